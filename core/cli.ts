@@ -1,0 +1,246 @@
+/**
+ * Command lines for experiment scripts, derived from their config schema.
+ *
+ * Every field of a figure's zod config schema becomes a flag (`sam.rho` → `--sam.rho`,
+ * `numTrials` → `--num-trials`), overriding the named config chosen with `--scale`. The result
+ * is validated by the schema, so a bad value is rejected with the field named, and `node:util`
+ * `parseArgs` in strict mode rejects unknown flags.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { z } from "zod";
+import { ConfigError, parseConfig } from "./config.ts";
+
+/** A command line that cannot be understood (unknown flag, missing value, unknown scale). */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CliError";
+  }
+}
+
+type FlagKind = "number" | "boolean" | "string" | "number-list" | "string-list";
+
+/** One config field exposed as a flag. */
+export interface ConfigFlag {
+  /** Flag name without dashes, e.g. `sam.rho` or `num-trials`. */
+  flag: string;
+  /** Path of the field in the config object. */
+  path: string[];
+  kind: FlagKind;
+  description: string;
+  /** Allowed values of an enum field. */
+  choices?: readonly string[];
+}
+
+function kebab(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema;
+  while (s instanceof z.ZodOptional || s instanceof z.ZodDefault || s instanceof z.ZodNullable) {
+    s = s.unwrap() as z.ZodType;
+  }
+  return s;
+}
+
+function leafKind(schema: z.ZodType): { kind: FlagKind; choices?: readonly string[] } {
+  if (schema instanceof z.ZodNumber) return { kind: "number" };
+  if (schema instanceof z.ZodBoolean) return { kind: "boolean" };
+  if (schema instanceof z.ZodEnum) return { kind: "string", choices: schema.options as string[] };
+  if (schema instanceof z.ZodArray) {
+    const el = unwrap(schema.element as z.ZodType);
+    return { kind: el instanceof z.ZodNumber ? "number-list" : "string-list" };
+  }
+  return { kind: "string" };
+}
+
+/** Lists the flags of a config schema, nested objects flattened with dots. */
+export function configFlags(schema: z.ZodObject, prefix: string[] = []): ConfigFlag[] {
+  const flags: ConfigFlag[] = [];
+  for (const [key, field] of Object.entries(schema.shape)) {
+    const inner = unwrap(field as z.ZodType);
+    const path = [...prefix, key];
+    if (inner instanceof z.ZodObject) {
+      flags.push(...configFlags(inner, path));
+      continue;
+    }
+    const { kind, choices } = leafKind(inner);
+    const description = (field as z.ZodType).description ?? inner.description ?? "";
+    flags.push({ flag: path.map(kebab).join("."), path, kind, description, choices });
+  }
+  return flags;
+}
+
+function parseValue(flag: ConfigFlag, raw: string | boolean): unknown {
+  if (typeof raw === "boolean") return raw;
+  // Values that do not parse are passed on as strings, so the schema names the field.
+  const num = (s: string) => (s.trim() !== "" && Number.isFinite(Number(s)) ? Number(s) : s);
+  switch (flag.kind) {
+    case "number":
+      return num(raw);
+    case "number-list":
+      return raw.split(",").map(num);
+    case "string-list":
+      return raw.split(",");
+    default:
+      return raw;
+  }
+}
+
+function setPath(target: Record<string, unknown>, path: string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node[key] !== "object" || node[key] === null) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]] = value;
+}
+
+/** What an experiment script declares about its command line. */
+export interface FigureCliSpec<S extends z.ZodObject> {
+  /** Task name, e.g. `fig4a`. */
+  name: string;
+  /** One paragraph for `--help`. */
+  description: string;
+  schema: S;
+  /** Named configs (`smoke`, `small`, `paper`, …). */
+  scales: Record<string, z.input<S>>;
+  defaultScale: string;
+}
+
+/** A parsed, validated command line of an experiment script. */
+export interface FigureArgs<C> {
+  scale: string;
+  config: C;
+  /** Root of the result store. */
+  out: string;
+  /** Recompute even if a matching completed result exists. */
+  force: boolean;
+}
+
+const COMMON_FLAGS = {
+  scale: { type: "string" },
+  out: { type: "string", default: "results" },
+  force: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/**
+ * Parses an experiment script's arguments: `--scale` picks a named config, config flags
+ * override its fields, the schema validates the result.
+ *
+ * @returns the parsed arguments, or `{ help }` with the usage text when `--help` was given.
+ * @throws {CliError} on unknown flags, missing values or an unknown scale.
+ * @throws {ConfigError} when the resulting config fails the schema (fields named).
+ */
+export function parseFigureArgs<S extends z.ZodObject>(
+  spec: FigureCliSpec<S>,
+  args: string[],
+): FigureArgs<z.output<S>> | { help: string } {
+  const flags = configFlags(spec.schema);
+  const options: Record<string, { type: "string" | "boolean" }> = { ...COMMON_FLAGS };
+  for (const f of flags) {
+    options[f.flag] = { type: f.kind === "boolean" ? "boolean" : "string" };
+    if (f.kind === "boolean") options[`no-${f.flag}`] = { type: "boolean" };
+  }
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as {
+      values: Record<string, string | boolean | undefined>;
+    });
+  } catch (err) {
+    throw new CliError(`${spec.name}: ${(err as Error).message}`);
+  }
+  if (values.help) return { help: figureHelp(spec, flags) };
+  const scale = (values.scale as string | undefined) ?? spec.defaultScale;
+  const base = spec.scales[scale];
+  if (!base) {
+    throw new CliError(
+      `${spec.name}: unknown scale "${scale}"; choose one of ${
+        Object.keys(spec.scales).join(", ")
+      }`,
+    );
+  }
+  const config = structuredClone(base) as Record<string, unknown>;
+  for (const f of flags) {
+    const raw = values[f.flag];
+    if (raw !== undefined) setPath(config, f.path, parseValue(f, raw));
+    if (values[`no-${f.flag}`]) setPath(config, f.path, false);
+  }
+  try {
+    return {
+      scale,
+      config: parseConfig(spec.schema, config),
+      out: values.out as string,
+      force: values.force as boolean,
+    };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      const named = err.message.replace(
+        /^ {2}([^:]+):/gm,
+        (_m, field: string) => `  --${field.split(".").map(kebab).join(".")}:`,
+      );
+      throw new ConfigError(`${spec.name}: ${named}`, err.fields);
+    }
+    throw err;
+  }
+}
+
+function getPath(value: unknown, path: string[]): unknown {
+  return path.reduce<unknown>(
+    (node, key) => (node as Record<string, unknown> | undefined)?.[key],
+    value,
+  );
+}
+
+/** The `--help` text: usage, scales, common flags and every config flag with its default. */
+export function figureHelp<S extends z.ZodObject>(
+  spec: FigureCliSpec<S>,
+  flags: ConfigFlag[] = configFlags(spec.schema),
+): string {
+  const defaults = spec.scales[spec.defaultScale];
+  const lines = [
+    `Usage: deno task ${spec.name} [--scale NAME] [--out DIR] [--force] [--FIELD VALUE ...]`,
+    "",
+    spec.description,
+    "",
+    "Options:",
+    `  --scale NAME        named config: ${
+      Object.keys(spec.scales).join(", ")
+    } (default ${spec.defaultScale})`,
+    "  --out DIR           result store root (default results); writes DIR/<figure>/",
+    "  --force             recompute even when a completed result with this config exists",
+    "  -h, --help          show this help",
+    "",
+    `Config fields (override the chosen scale; defaults shown for "${spec.defaultScale}"):`,
+  ];
+  for (const f of flags) {
+    const value = getPath(defaults, f.path);
+    const shown = value === undefined ? "" : ` [${Array.isArray(value) ? value.join(",") : value}]`;
+    const choices = f.choices ? ` {${f.choices.join("|")}}` : "";
+    const arg = f.kind === "boolean" ? "" : " VALUE";
+    lines.push(`  --${f.flag}${arg}${choices}${shown}`);
+    if (f.description) lines.push(`      ${f.description}`);
+  }
+  return lines.join("\n");
+}
+
+/**
+ * Runs a script's main function, turning user errors into a message and exit code 2
+ * (anything else is a bug and keeps its stack trace, exit code 1).
+ */
+export async function runMain(main: () => Promise<void> | void): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    if (err instanceof CliError || err instanceof ConfigError) {
+      console.error(`error: ${err.message}\nRun with --help for usage.`);
+      Deno.exit(2);
+    }
+    console.error(err);
+    Deno.exit(1);
+  }
+}

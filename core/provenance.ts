@@ -1,0 +1,103 @@
+/**
+ * Provenance: what produced a result, recorded in its manifest.
+ *
+ * The manifest names the config (and its hash), the seeds, the code (git commit and whether
+ * the work tree was dirty), the dependency lock (`deno.lock` sha256), the runtime (Deno, V8,
+ * TypeScript, tfjs) and backend, dataset file hashes, wall time, and the sha256 of every output.
+ * Anyone can re-run the same config and compare the hashes.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { createHash } from "node:crypto";
+import { fileSha256 } from "./store.ts";
+import type { Json } from "./config.ts";
+
+/** The code and runtime a result was produced with. */
+export interface Environment {
+  git: { commit: string | null; dirty: boolean | null };
+  denoLockSha256: string | null;
+  versions: { deno: string; v8: string; typescript: string; tfjs: string };
+}
+
+async function git(args: string[]): Promise<string | null> {
+  try {
+    const out = await new Deno.Command("git", { args, stdout: "piped", stderr: "null" }).output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : null;
+  } catch {
+    return null; // git missing: provenance records null rather than failing the run
+  }
+}
+
+/** Reads the git commit, dirty flag, lock hash and versions of the current checkout. */
+export async function collectEnvironment(root = "."): Promise<Environment> {
+  const commit = await git(["-C", root, "rev-parse", "HEAD"]);
+  const status = commit === null ? null : await git(["-C", root, "status", "--porcelain"]);
+  const lock = await fileSha256(`${root}/deno.lock`).catch(() => null);
+  return {
+    git: { commit, dirty: status === null ? null : status.length > 0 },
+    denoLockSha256: lock,
+    versions: {
+      deno: Deno.version.deno,
+      v8: Deno.version.v8,
+      typescript: Deno.version.typescript,
+      tfjs: tf.version.tfjs,
+    },
+  };
+}
+
+/** The folders and files whose contents define what the code computes. */
+export const SOURCE_PATHS = ["core", "models", "data", "experiments", "deno.json", "deno.lock"];
+
+async function listFiles(path: string): Promise<string[]> {
+  const info = await Deno.stat(path).catch(() => null);
+  if (!info) return [];
+  if (info.isFile) return [path];
+  const out: string[] = [];
+  for await (const entry of Deno.readDir(path)) {
+    out.push(...(await listFiles(`${path}/${entry.name}`)));
+  }
+  return out;
+}
+
+/**
+ * sha256 over the project's source files (path and content, in sorted path order): a result
+ * is reused only when both its config and this code hash match, so editing the code never
+ * serves a stale figure, committed or not.
+ */
+export async function sourceHash(root = "."): Promise<string> {
+  const files = (await Promise.all(SOURCE_PATHS.map((p) => listFiles(`${root}/${p}`)))).flat()
+    .sort();
+  const hash = createHash("sha256");
+  for (const file of files) {
+    hash.update(`${file.slice(root.length + 1)}\0${await fileSha256(file)}\n`);
+  }
+  return hash.digest("hex");
+}
+
+/** Everything a figure's `manifest.json` records. */
+export interface Manifest {
+  figure: string;
+  scale: string;
+  config: Json;
+  configHash: string;
+  /** {@link sourceHash} of the code that produced it. */
+  codeHash: string;
+  /** Root seeds and how each stream was derived from them. */
+  seeds: Json;
+  backend: string;
+  environment: Environment;
+  /** sha256 per dataset file (empty for synthetic problems). */
+  datasets: Record<string, string>;
+  startedAt: string;
+  wallSeconds: number;
+  /** sha256 per output file name. */
+  outputs: Record<string, string>;
+  /** Headline numbers, for listings and audits. */
+  summary: Json;
+}
+
+/** Serializes a manifest as stable, human-readable JSON (two-space indent, trailing newline). */
+export function manifestJson(manifest: Manifest): string {
+  return `${JSON.stringify(manifest, null, 2)}\n`;
+}

@@ -1,0 +1,106 @@
+/**
+ * The result store: one folder per figure, written atomically.
+ *
+ * Layout (the contract every figure task follows):
+ *
+ *     <out>/<figure>/data.csv        aggregated numbers behind the chart
+ *     <out>/<figure>/spec.vl.json    the Vega-Lite spec, data inlined
+ *     <out>/<figure>/figure.svg      rendered chart (deterministic bytes)
+ *     <out>/<figure>/figure.png      rasterized chart (deterministic bytes)
+ *     <out>/<figure>/manifest.json   provenance, config hash and sha256 of every file above
+ *
+ * Every file is written to a temporary name in the same folder and renamed into place, so a
+ * reader sees either the old or the new file, never half of one. The manifest is written last:
+ * its presence with matching hashes marks the result as complete.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { sha256Hex } from "./config.ts";
+
+/** The file names of a figure folder, manifest excluded. */
+export const FIGURE_FILES = ["data.csv", "spec.vl.json", "figure.svg", "figure.png"] as const;
+
+/** The manifest file name. */
+export const MANIFEST_FILE = "manifest.json";
+
+let tempCounter = 0;
+
+/** Writes `data` to `path` via a temporary file and a rename (atomic on one file system). */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${Deno.pid}-${tempCounter++}`;
+  try {
+    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
+    else await Deno.writeFile(tmp, data);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw err;
+  }
+}
+
+/** The folder of a figure's results. */
+export function figureDir(out: string, figure: string): string {
+  return join(out, figure);
+}
+
+/** sha256 (hex) of a file's bytes. */
+export async function fileSha256(path: string): Promise<string> {
+  return sha256Hex(await Deno.readFile(path));
+}
+
+/** What a completed result's manifest must contain for the store to trust it. */
+export interface StoredManifest {
+  configHash: string;
+  outputs: Record<string, string>;
+  [key: string]: unknown;
+}
+
+/** Reads a figure's manifest, or `null` when absent or unreadable. */
+export async function readManifest(dir: string): Promise<StoredManifest | null> {
+  try {
+    const parsed = JSON.parse(await Deno.readTextFile(join(dir, MANIFEST_FILE)));
+    if (typeof parsed?.configHash !== "string" || typeof parsed?.outputs !== "object") return null;
+    return parsed as StoredManifest;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether `dir` holds a completed result matching `expect`: the manifest has each expected
+ * field with the expected value (e.g. `{ configHash, codeHash }`), and every output it lists
+ * exists with the recorded sha256. A tampered, partial or stale result is therefore
+ * recomputed rather than reused.
+ */
+export async function isComplete(dir: string, expect: Record<string, string>): Promise<boolean> {
+  const manifest = await readManifest(dir);
+  if (!manifest) return false;
+  for (const [key, value] of Object.entries(expect)) if (manifest[key] !== value) return false;
+  for (const [name, hash] of Object.entries(manifest.outputs)) {
+    try {
+      if ((await fileSha256(join(dir, name))) !== hash) return false;
+    } catch {
+      return false;
+    }
+  }
+  return Object.keys(manifest.outputs).length > 0;
+}
+
+/**
+ * Writes named files into `dir` atomically (creating it) and returns the sha256 of each,
+ * for the manifest.
+ */
+export async function writeOutputs(
+  dir: string,
+  files: Record<string, string | Uint8Array>,
+): Promise<Record<string, string>> {
+  await Deno.mkdir(dir, { recursive: true });
+  const hashes: Record<string, string> = {};
+  for (const name of Object.keys(files).sort()) {
+    const data = files[name];
+    await writeFileAtomic(join(dir, name), data);
+    hashes[name] = sha256Hex(data);
+  }
+  return hashes;
+}

@@ -1,0 +1,118 @@
+import assert from "node:assert/strict";
+import { z } from "zod";
+import { CliError, configFlags, type FigureCliSpec, parseFigureArgs } from "../../core/cli.ts";
+import { ConfigError } from "../../core/config.ts";
+
+const schema = z.strictObject({
+  numTrials: z.number().int().positive().describe("seeded trials"),
+  optimizer: z.enum(["sam", "usam"]),
+  sam: z.strictObject({ rho: z.number().positive().describe("radius") }),
+  keepMomentum: z.boolean(),
+  seeds: z.array(z.number().int().nonnegative()),
+});
+
+const spec: FigureCliSpec<typeof schema> = {
+  name: "figx",
+  description: "A test figure.",
+  schema,
+  scales: {
+    smoke: { numTrials: 2, optimizer: "sam", sam: { rho: 0.1 }, keepMomentum: false, seeds: [0] },
+    small: {
+      numTrials: 20,
+      optimizer: "sam",
+      sam: { rho: 0.05 },
+      keepMomentum: false,
+      seeds: [0, 1],
+    },
+  },
+  defaultScale: "small",
+};
+
+function parse(args: string[]) {
+  const result = parseFigureArgs(spec, args);
+  if ("help" in result) throw new Error("unexpected help");
+  return result;
+}
+
+Deno.test("flags are the schema's fields in kebab case, nested with dots", () => {
+  const flags = configFlags(schema).map((f) => `${f.flag}:${f.kind}`);
+  assert.deepEqual(flags, [
+    "num-trials:number",
+    "optimizer:string",
+    "sam.rho:number",
+    "keep-momentum:boolean",
+    "seeds:number-list",
+  ]);
+});
+
+Deno.test("no flags gives the default scale; --scale picks another named config", () => {
+  assert.equal(parse([]).config.numTrials, 20);
+  const smoke = parse(["--scale", "smoke", "--out", "/tmp/x", "--force"]);
+  assert.equal(smoke.scale, "smoke");
+  assert.equal(smoke.config.numTrials, 2);
+  assert.equal(smoke.out, "/tmp/x");
+  assert.equal(smoke.force, true);
+});
+
+Deno.test("config flags override fields of the chosen scale and are typed", () => {
+  const r = parse([
+    "--scale=smoke",
+    "--num-trials",
+    "7",
+    "--sam.rho=0.2",
+    "--keep-momentum",
+    "--seeds",
+    "3,4,5",
+    "--optimizer",
+    "usam",
+  ]);
+  assert.deepEqual(r.config, {
+    numTrials: 7,
+    optimizer: "usam",
+    sam: { rho: 0.2 },
+    keepMomentum: true,
+    seeds: [3, 4, 5],
+  });
+  assert.equal(parse(["--keep-momentum", "--no-keep-momentum"]).config.keepMomentum, false);
+});
+
+Deno.test("a bad value is rejected with the flag and field named", () => {
+  for (
+    const [args, field] of [
+      [["--sam.rho=-1"], "--sam.rho"],
+      [["--num-trials", "abc"], "--num-trials"],
+      [["--num-trials", "2.5"], "--num-trials"],
+      [["--optimizer", "adam"], "--optimizer"],
+      [["--seeds", "1,x"], "--seeds"],
+    ] as const
+  ) {
+    assert.throws(() => parse([...args]), (err: unknown) => {
+      assert.ok(err instanceof ConfigError, String(err));
+      assert.ok(err.message.includes(field), err.message);
+      return true;
+    });
+  }
+});
+
+Deno.test("unknown flags, missing values and unknown scales are CLI errors", () => {
+  assert.throws(
+    () => parse(["--bogus", "1"]),
+    (e: unknown) => e instanceof CliError && /bogus/.test(e.message),
+  );
+  assert.throws(() => parse(["--sam.rho"]), CliError);
+  assert.throws(
+    () => parse(["--scale", "huge"]),
+    /unknown scale "huge"; choose one of smoke, small/,
+  );
+  assert.throws(() => parse(["positional"]), CliError);
+});
+
+Deno.test("--help lists scales and every field with its default and description", () => {
+  const result = parseFigureArgs(spec, ["--help"]);
+  assert.ok("help" in result);
+  assert.match(result.help, /deno task figx/);
+  assert.match(result.help, /smoke, small \(default small\)/);
+  assert.match(result.help, /--sam\.rho VALUE \[0\.05\]\n\s+radius/);
+  assert.match(result.help, /--optimizer VALUE \{sam\|usam\} \[sam\]/);
+  assert.match(result.help, /--seeds VALUE \[0,1\]/);
+});
