@@ -1,0 +1,406 @@
+/**
+ * The training loop: epochs of optimizer steps under a phase schedule, with per-epoch
+ * evaluation, explicit state, and resumption at epoch boundaries.
+ *
+ * Everything random comes from the run's root seed: parameters from the stream (seed, init),
+ * and epoch e's data order and augmentation from streams below (seed, epoch/e), which the data
+ * pipeline derives. So a run resumed at epoch e, or branched from another run's checkpoint at
+ * epoch e, sees exactly the batches the uninterrupted run would have seen.
+ *
+ * Model, data and losses come in as functions (see {@link TrainDeps}); this module knows none
+ * of them.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
+import type { Batch } from "./batch.ts";
+import {
+  assertMatchingTree,
+  type Checkpoint,
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+} from "./checkpoint.ts";
+import { writeFileAtomic } from "./store.ts";
+import type { Model } from "./model.ts";
+import {
+  disposeSgdState,
+  type LossAndGrad,
+  type OptimizerSpec,
+  optimizerStep,
+  sgd,
+  type SgdState,
+  switchOptimizerState,
+} from "./optim/mod.ts";
+import { type RngKey, rngKey } from "./random.ts";
+import {
+  checkPhases,
+  learningRate,
+  lrScheduleSchema,
+  optimizerAt,
+  type PhaseOptimizer,
+  phasesSchema,
+} from "./schedule.ts";
+import { type Tree, treeDispose, treeKeys } from "./tree.ts";
+
+/** The optimization part of a run's config. */
+export const trainConfigSchema = z.strictObject({
+  seed: z.number().int().nonnegative().describe("root seed: init and every epoch's data streams"),
+  epochs: z.number().int().positive().describe("total epochs T"),
+  batchSize: z.number().int().positive().describe("mini-batch size"),
+  lr: lrScheduleSchema,
+  momentum: z.number().min(0).lt(1).describe("SGD momentum (also SAM's base optimizer)"),
+  weightDecay: z.number().nonnegative().describe("coupled L2 weight decay"),
+  rho: z.number().positive().describe("SAM radius ρ"),
+  labelSmoothing: z.number().min(0).lt(1).describe("label smoothing s of the training loss"),
+  phases: phasesSchema,
+  keepMomentum: z.boolean().describe("keep the momentum buffer across an optimizer switch"),
+});
+
+/** A validated training config. */
+export type TrainConfig = z.output<typeof trainConfigSchema>;
+
+/** What the loop needs from the outside world, as functions. */
+export interface TrainDeps {
+  model: Model;
+  /** The shuffled, augmented training batches of the epoch whose key is given. */
+  trainBatches(epochKey: RngKey): Iterable<Batch>;
+  /** The test batches (fixed order, no augmentation). */
+  testBatches(): Iterable<Batch>;
+  /** Training loss (e.g. label-smoothed), mean over the batch. */
+  trainLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
+  /** Evaluation loss (plain cross-entropy), mean over the batch. */
+  evalLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
+}
+
+/** The complete state of a run between epochs. */
+export interface RunState {
+  /** The next epoch to run. */
+  epoch: number;
+  params: Tree;
+  /** Non-trainable model state (BatchNorm running statistics). */
+  modelState: Tree;
+  /** The base optimizer's state (momentum buffer, step count). */
+  optState: SgdState;
+  /** The optimizer that owns `optState`, or null before the first step. */
+  optimizer: PhaseOptimizer | null;
+}
+
+/** One row of a run's per-epoch log. */
+export interface EpochRecord {
+  epoch: number;
+  optimizer: PhaseOptimizer;
+  lr: number;
+  /** Mean loss and accuracy of the unperturbed pass over the epoch (as the authors log). */
+  trainLoss: number;
+  trainAcc: number;
+  testLoss: number;
+  testAcc: number;
+  seconds: number;
+}
+
+/** A run that produced a non-finite loss. */
+export class TrainingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TrainingError";
+  }
+}
+
+/** The stream of epoch e's data (the pipeline derives `shuffle` and `augment` below it). */
+export function epochKey(seed: number, epoch: number): RngKey {
+  return rngKey(seed, "epoch", epoch);
+}
+
+/** Initial state of a run: parameters from the stream (seed, init), no optimizer yet. */
+export function initRun(model: Model, seed: number): RunState {
+  const { params, state } = model.init(rngKey(seed, "init"));
+  return {
+    epoch: 0,
+    params,
+    modelState: state,
+    optState: { step: 0, momentum: null },
+    optimizer: null,
+  };
+}
+
+/** Frees every tensor of a run state. */
+export function disposeRun(run: RunState): void {
+  treeDispose(run.params, run.modelState);
+  disposeSgdState(run.optState);
+}
+
+function toTensors(batch: Batch, model: Model) {
+  const [h, w, c] = model.inputShape;
+  return {
+    x: tf.tensor4d(batch.x, [batch.size, h, w, c]),
+    y: tf.tensor1d(batch.y, "int32"),
+  };
+}
+
+function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), "float32"));
+}
+
+/**
+ * The loss-and-gradient function of one training batch. The first call (SAM's unperturbed
+ * pass, or SGD's only pass) also leaves its correct-prediction count in `stash`.
+ */
+function batchLossAndGrad(
+  deps: TrainDeps,
+  modelState: Tree,
+  x: tf.Tensor4D,
+  y: tf.Tensor1D,
+  stash: { correct: tf.Scalar | null },
+): LossAndGrad {
+  return (params) =>
+    tf.tidy(() => {
+      const names = treeKeys(params);
+      let newState: Tree = {};
+      const f = (...values: tf.Tensor[]) => {
+        const p: Tree = {};
+        names.forEach((n, i) => (p[n] = values[i]));
+        const out = deps.model.apply(p, modelState, x, "train");
+        // tfjs runs the forward pass inside its own tidy: keep what must outlive it.
+        newState = out.state ?? {};
+        for (const t of Object.values(newState)) tf.keep(t);
+        if (stash.correct === null) stash.correct = tf.keep(correctCount(out.logits, y));
+        return deps.trainLoss(out.logits, y);
+      };
+      const { value, grads } = tf.valueAndGrads(f)(names.map((n) => params[n]));
+      const gradTree: Tree = {};
+      names.forEach((n, i) => (gradTree[n] = grads[i]));
+      return { loss: value as tf.Scalar, grads: gradTree, state: newState };
+    });
+}
+
+/** Mean loss and accuracy over a set of batches, BatchNorm in eval mode. */
+export function evaluate(
+  deps: TrainDeps,
+  run: Pick<RunState, "params" | "modelState">,
+  batches: Iterable<Batch>,
+): { loss: number; acc: number; count: number } {
+  let lossSum = tf.scalar(0);
+  let correct = tf.scalar(0);
+  let count = 0;
+  for (const batch of batches) {
+    const [nextLoss, nextCorrect] = tf.tidy(() => {
+      const { x, y } = toTensors(batch, deps.model);
+      const { logits } = deps.model.apply(run.params, run.modelState, x, "eval");
+      return [
+        tf.add(lossSum, tf.mul(deps.evalLoss(logits, y), batch.size)),
+        tf.add(correct, correctCount(logits, y)),
+      ];
+    });
+    lossSum.dispose();
+    correct.dispose();
+    lossSum = nextLoss as tf.Scalar;
+    correct = nextCorrect as tf.Scalar;
+    count += batch.size;
+  }
+  const result = { loss: lossSum.dataSync()[0] / count, acc: correct.dataSync()[0] / count, count };
+  tf.dispose([lossSum, correct]);
+  return result;
+}
+
+/** Options of {@link train}. */
+export interface TrainOptions {
+  /** Start from this state (resume or branch) instead of a fresh initialization. */
+  start?: RunState;
+  /** Stop after this epoch (exclusive), e.g. to checkpoint a trunk at a switch point. */
+  until?: number;
+  /** Called after every finished epoch with its record and the state after it. */
+  onEpoch?: (record: EpochRecord, run: RunState) => void | Promise<void>;
+  /** Called after every training batch (progress bars). */
+  onBatch?: () => void;
+}
+
+function optimizerSpec(optimizer: PhaseOptimizer, rho: number): OptimizerSpec {
+  return optimizer === "sgd" ? { kind: "sgd" } : { kind: optimizer, rho };
+}
+
+/**
+ * Trains from `options.start` (default: a fresh run) through epoch `until` (default T).
+ *
+ * At every phase boundary the optimizer state is reset (the authors' separate optimizers,
+ * SPEC §2.7) unless `config.keepMomentum`. SAM's second pass never updates BatchNorm running
+ * statistics. The returned state is owned by the caller; a `start` state is consumed.
+ *
+ * @throws {TrainingError} when an epoch's training loss is not finite; the state after the
+ *   last good epoch has already been passed to `onEpoch`, so its checkpoint survives.
+ */
+export async function train(
+  config: TrainConfig,
+  deps: TrainDeps,
+  options: TrainOptions = {},
+): Promise<{ run: RunState; records: EpochRecord[] }> {
+  checkPhases(config.phases, config.epochs);
+  const base = sgd({ momentum: config.momentum, weightDecay: config.weightDecay });
+  const run = options.start ?? initRun(deps.model, config.seed);
+  const until = options.until ?? config.epochs;
+  const records: EpochRecord[] = [];
+  for (; run.epoch < until; run.epoch++) {
+    const epoch = run.epoch;
+    const t0 = performance.now();
+    const optimizer = optimizerAt(config.phases, epoch);
+    if (run.optimizer !== null && run.optimizer !== optimizer) {
+      const next = switchOptimizerState({
+        state: run.optState,
+        base,
+        params: run.params,
+        keepMomentum: config.keepMomentum,
+      });
+      disposeSgdState(run.optState);
+      run.optState = next;
+    }
+    run.optimizer = optimizer;
+    const spec = optimizerSpec(optimizer, config.rho);
+    const lr = learningRate(config.lr, epoch, config.epochs);
+    let lossSum = tf.scalar(0);
+    let correctSum = tf.scalar(0);
+    let count = 0;
+    for (const batch of deps.trainBatches(epochKey(config.seed, epoch))) {
+      const { x, y } = toTensors(batch, deps.model);
+      const stash: { correct: tf.Scalar | null } = { correct: null };
+      const step = optimizerStep({
+        spec,
+        lossAndGrad: batchLossAndGrad(deps, run.modelState, x, y, stash),
+        params: run.params,
+        state: run.optState,
+        base,
+        lr,
+      });
+      tf.dispose([x, y]);
+      treeDispose(run.params, run.modelState);
+      disposeSgdState(run.optState);
+      run.params = step.params;
+      run.modelState = step.modelState ?? {};
+      run.optState = step.state;
+      const nextLoss = tf.tidy(() => tf.add(lossSum, tf.mul(step.loss, batch.size)));
+      const nextCorrect = tf.add(correctSum, stash.correct as tf.Scalar);
+      tf.dispose([lossSum, correctSum, step.loss, stash.correct as tf.Scalar]);
+      lossSum = nextLoss as tf.Scalar;
+      correctSum = nextCorrect as tf.Scalar;
+      count += batch.size;
+      options.onBatch?.();
+    }
+    const trainLoss = lossSum.dataSync()[0] / count;
+    const trainAcc = correctSum.dataSync()[0] / count;
+    tf.dispose([lossSum, correctSum]);
+    if (!Number.isFinite(trainLoss)) {
+      throw new TrainingError(
+        `epoch ${epoch} (${optimizer}, lr ${lr}): the training loss became ${trainLoss}; ` +
+          `the state after epoch ${epoch - 1} is the last good one (lower the learning rate or ρ)`,
+      );
+    }
+    const test = evaluate(deps, run, deps.testBatches());
+    const record: EpochRecord = {
+      epoch,
+      optimizer,
+      lr,
+      trainLoss,
+      trainAcc,
+      testLoss: test.loss,
+      testAcc: test.acc,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    records.push(record);
+    await options.onEpoch?.(record, { ...run, epoch: epoch + 1 });
+  }
+  return { run, records };
+}
+
+/** Identifies what a checkpoint belongs to. */
+export interface CheckpointInfo {
+  model: string;
+  seed: number;
+  configHash: string;
+}
+
+/** The checkpoint of a run state (reads tensor values; the run is not consumed). */
+export function runToCheckpoint(run: RunState, info: CheckpointInfo): Checkpoint {
+  return {
+    params: run.params,
+    state: run.modelState,
+    momentum: run.optState.momentum,
+    metadata: {
+      model: info.model,
+      seed: String(info.seed),
+      config_hash: info.configHash,
+      epoch: String(run.epoch),
+      optimizer: run.optimizer ?? "",
+      optimizer_step: String(run.optState.step),
+    },
+  };
+}
+
+/**
+ * Turns a decoded checkpoint back into a run state for `model`, checking that it belongs to
+ * that model (names and shapes of params and state, and of the momentum buffer).
+ *
+ * @throws {CheckpointError} for a checkpoint of another model or a damaged one; the
+ *   checkpoint's tensors are freed in that case.
+ */
+export function runFromCheckpoint(checkpoint: Checkpoint, model: Model): RunState {
+  try {
+    const m = checkpoint.metadata;
+    if (m.model !== model.name) {
+      throw new CheckpointError(
+        `checkpoint of model "${m.model}" cannot be loaded into "${model.name}"`,
+      );
+    }
+    const reference = tf.tidy(() => model.init(rngKey(0, "shape-check")));
+    try {
+      assertMatchingTree(checkpoint.params, reference.params, "checkpoint params");
+      assertMatchingTree(checkpoint.state, reference.state, "checkpoint model state");
+      if (checkpoint.momentum) {
+        assertMatchingTree(checkpoint.momentum, reference.params, "checkpoint momentum");
+      }
+    } finally {
+      treeDispose(reference.params, reference.state);
+    }
+    const epoch = Number(m.epoch);
+    const step = Number(m.optimizer_step);
+    if (!Number.isInteger(epoch) || epoch < 0 || !Number.isInteger(step) || step < 0) {
+      throw new CheckpointError(
+        `checkpoint metadata has a bad epoch "${m.epoch}" or step "${m.optimizer_step}"`,
+      );
+    }
+    const optimizer = m.optimizer === "" ? null : m.optimizer as PhaseOptimizer;
+    return {
+      epoch,
+      params: checkpoint.params,
+      modelState: checkpoint.state,
+      optState: { step, momentum: checkpoint.momentum },
+      optimizer,
+    };
+  } catch (err) {
+    treeDispose(checkpoint.params, checkpoint.state, checkpoint.momentum ?? undefined);
+    throw err;
+  }
+}
+
+/** Writes a run's checkpoint atomically. */
+export async function saveRun(path: string, run: RunState, info: CheckpointInfo): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(runToCheckpoint(run, info)));
+}
+
+/**
+ * Reads a run's checkpoint for `model`.
+ *
+ * @throws {CheckpointError} when the file is missing, damaged or belongs to another model.
+ */
+export async function loadRun(
+  path: string,
+  model: Model,
+): Promise<{ run: RunState; metadata: Record<string, string> }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    throw new CheckpointError(`cannot read checkpoint ${path}: ${(err as Error).message}`);
+  }
+  const checkpoint = decodeCheckpoint(bytes, path);
+  return { run: runFromCheckpoint(checkpoint, model), metadata: checkpoint.metadata };
+}
