@@ -1,35 +1,272 @@
 /**
  * Compute backends for tfjs.
  *
- * For now the project's only backend is `cpu` (pure JavaScript): the toy problems run on it,
- * and it is the test oracle for faster backends added later (wasm, webgpu, tensorflow).
+ * - `wasm` (default): XNNPACK with SIMD, one thread under Deno; {@link useBackend} adds the fast
+ *   conv-gradient kernels of `wasm_kernels.ts`, without which conv nets cannot train on it.
+ * - `cpu`: pure JavaScript; the toy problems run on it, and it is the test oracle.
+ * - `webgpu`: needs `navigator.gpu` (Deno: `--unstable-webgpu` where WebGPU is not on by default)
+ *   and an adapter (any Vulkan driver; Debian's `mesa-vulkan-drivers` gives a CPU one).
+ * - `tensorflow`: `@tensorflow/tfjs-node-gpu` (libtensorflow), loaded only on request from the
+ *   specifier in `LATE_SAM_TFJS_NODE`; it cannot be installed on machines that cannot reach the
+ *   host its install script downloads libtensorflow from.
+ *
+ * Backend packages are imported only when selected, so importing this module has no effect on
+ * tfjs' backend registry.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { createRequire } from "node:module";
+import { dirname } from "node:path";
+import { z } from "zod";
+import { registerWasmKernels } from "./wasm_kernels.ts";
 
-/** Backends this build can select. */
-export const BACKENDS = ["cpu"] as const;
+/** Backends this build can select, the default first. */
+export const BACKENDS = ["wasm", "cpu", "webgpu", "tensorflow"] as const;
 
 /** A backend name. */
 export type BackendName = (typeof BACKENDS)[number];
 
+/** The backend used when none is named. */
+export const DEFAULT_BACKEND: BackendName = "wasm";
+
+/** The backend names as a zod enum, for a `--backend` config field / flag. */
+export const BackendEnum = z.enum(BACKENDS);
+
+/** Environment variable naming the module that provides the `tensorflow` backend. */
+export const TFJS_NODE_ENV = "LATE_SAM_TFJS_NODE";
+
+/** Module imported for the `tensorflow` backend when {@link TFJS_NODE_ENV} is unset. */
+export const DEFAULT_TFJS_NODE = "npm:@tensorflow/tfjs-node-gpu@4.22.0";
+
+/** A backend that cannot be selected on this machine; the message says why and what to do. */
+export class BackendError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "BackendError";
+  }
+}
+
+/** Whether `name` is one of {@link BACKENDS}. */
+export function isBackendName(name: string): name is BackendName {
+  return (BACKENDS as readonly string[]).includes(name);
+}
+
+/** What the manifests record about the active backend. */
+export interface BackendInfo {
+  /** tfjs backend name (`tensorflow` for tfjs-node). */
+  name: string;
+  /** wasm: whether the SIMD binary runs. */
+  simd?: boolean;
+  /** wasm: whether the multi-threaded binary runs. */
+  threads?: boolean;
+  /** webgpu: the adapter's description. */
+  device?: string;
+}
+
+let wasmFlags: { simd: boolean; threads: boolean } | null = null;
+let wasmPathsSet = false;
+let webgpuDevice: string | null = null;
+
+/** Describes the active tfjs backend (for run manifests). */
+export function backendInfo(): BackendInfo {
+  const name = tf.getBackend() ?? "none";
+  if (name === "wasm" && wasmFlags != null) return { name, ...wasmFlags };
+  if (name === "webgpu" && webgpuDevice != null) return { name, device: webgpuDevice };
+  return { name };
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+async function activate(name: string): Promise<void> {
+  let ok: boolean;
+  try {
+    ok = await tf.setBackend(name);
+    await tf.ready();
+  } catch (e) {
+    throw new BackendError(`tfjs backend "${name}" failed to initialize: ${messageOf(e)}`, {
+      cause: e,
+    });
+  }
+  if (!ok) throw new BackendError(`tfjs backend "${name}" failed to initialize`);
+}
+
+/** Path of the folder holding the tfjs wasm binaries, with a trailing slash. */
+export function wasmBinaryDir(): string {
+  const require = createRequire(import.meta.url);
+  const simd = require.resolve("@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm");
+  return dirname(simd) + "/";
+}
+
+async function useWasm(): Promise<void> {
+  const wasm = await import("@tensorflow/tfjs-backend-wasm");
+  if (!wasmPathsSet) {
+    // Before the backend first initializes: the binaries ship inside the npm package.
+    wasm.setWasmPaths(wasmBinaryDir());
+    wasmPathsSet = true;
+  }
+  await activate("wasm");
+  registerWasmKernels();
+  wasmFlags = {
+    simd: Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")),
+    threads: Boolean(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")),
+  };
+}
+
+/** The part of the WebGPU API that {@link checkWebGpu} uses. */
+export interface GpuLike {
+  requestAdapter(): Promise<unknown | null>;
+}
+
+/**
+ * Checks that WebGPU can be used: `gpu` (by default `navigator.gpu`; null: missing) exists and
+ * yields an adapter. Returns the adapter's description.
+ *
+ * @throws {BackendError} saying what is missing and how to get it.
+ */
+export async function checkWebGpu(
+  gpu: GpuLike | null = (globalThis.navigator as { gpu?: GpuLike } | undefined)?.gpu ?? null,
+): Promise<string> {
+  if (gpu == null) {
+    throw new BackendError(
+      "backend webgpu: navigator.gpu is missing. Run Deno with --unstable-webgpu (e.g. " +
+        "`deno run -A --unstable-webgpu ...`), or use a Deno version with WebGPU enabled.",
+    );
+  }
+  let adapter: unknown = null;
+  let why = "navigator.gpu found no adapter";
+  try {
+    adapter = await gpu.requestAdapter();
+  } catch (e) {
+    why = `navigator.gpu.requestAdapter() failed: ${messageOf(e)}`;
+  }
+  if (adapter == null) {
+    throw new BackendError(
+      `backend webgpu: ${why}. Install a Vulkan driver: a GPU vendor's ` +
+        "driver, or on Debian/Ubuntu `apt-get install mesa-vulkan-drivers` (lavapipe, a CPU " +
+        "Vulkan device: works, but slowly).",
+    );
+  }
+  const info = (adapter as { info?: { description?: string; device?: string } }).info;
+  return info?.description || info?.device || "unknown adapter";
+}
+
+async function useWebGpu(): Promise<void> {
+  const device = await checkWebGpu();
+  if (tf.findBackendFactory("webgpu") == null) {
+    try {
+      await import("@tensorflow/tfjs-backend-webgpu");
+    } catch (e) {
+      throw new BackendError(
+        `backend webgpu: cannot load @tensorflow/tfjs-backend-webgpu: ${messageOf(e)}`,
+        { cause: e },
+      );
+    }
+  }
+  await activate("webgpu");
+  webgpuDevice = device;
+}
+
+/** The message for a `tensorflow` backend that cannot be loaded from `specifier`. */
+function tensorflowMissing(specifier: string, why: string): string {
+  return [
+    `backend tensorflow: cannot load ${specifier} (${why}).`,
+    "It needs @tensorflow/tfjs-node-gpu (or @tensorflow/tfjs-node for CPU) with libtensorflow,",
+    "which the package's install script downloads from storage.googleapis.com; the install",
+    "fails on machines that cannot reach that host, and Deno runs install scripts only when",
+    "allowed. On a machine that can: `deno add npm:@tensorflow/tfjs-node-gpu@4.22.0 &&",
+    "deno install --allow-scripts=npm:@tensorflow/tfjs-node-gpu` (CUDA 11.2 + cuDNN 8.1 for",
+    "the GPU build), or set " + TFJS_NODE_ENV + " to another module specifier that registers",
+    "the tfjs backend named tensorflow. Otherwise use --backend wasm.",
+  ].join(" ");
+}
+
+/** The module imported for the `tensorflow` backend: {@link TFJS_NODE_ENV} or the default. */
+export function tfjsNodeSpecifier(): string {
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = Deno.env.get(TFJS_NODE_ENV);
+  } catch {
+    fromEnv = undefined; // no --allow-env: use the default
+  }
+  return fromEnv || DEFAULT_TFJS_NODE;
+}
+
+/**
+ * For an `npm:` specifier, the reason its package is not installed in `node_modules` (or does
+ * not have the requested version), or null when it is (or the specifier is not `npm:`).
+ *
+ * Checked before importing because a failed dynamic import of an npm package that is not in
+ * the frozen lockfile leaves Deno (2.9) failing every later dynamic import in the process
+ * with "The lockfile is out of date", and first queries the npm registry.
+ */
+export function npmPackageMissing(specifier: string): string | null {
+  const m = /^npm:\/?((?:@[^/@]+\/)?[^/@]+)(?:@([^/]+))?/.exec(specifier);
+  if (m == null) return null;
+  const [, name, version] = m;
+  let pkgJson: string;
+  try {
+    pkgJson = createRequire(import.meta.url).resolve(`${name}/package.json`);
+  } catch {
+    return `${name} is not installed in node_modules`;
+  }
+  if (version != null && /^\d+\.\d+\.\d+$/.test(version)) {
+    const installed = JSON.parse(Deno.readTextFileSync(pkgJson)).version;
+    if (installed !== version) return `${name} ${installed} is installed, not ${version}`;
+  }
+  return null;
+}
+
+async function useTensorflow(): Promise<void> {
+  if (tf.findBackendFactory("tensorflow") == null) {
+    const specifier = tfjsNodeSpecifier();
+    const missing = npmPackageMissing(specifier);
+    if (missing != null) throw new BackendError(tensorflowMissing(specifier, missing));
+    try {
+      // A non-literal specifier: never resolved by `deno check` or recorded in deno.lock.
+      await import(specifier);
+    } catch (e) {
+      throw new BackendError(tensorflowMissing(specifier, messageOf(e).split("\n")[0]), {
+        cause: e,
+      });
+    }
+    if (tf.findBackendFactory("tensorflow") == null) {
+      throw new BackendError(
+        tensorflowMissing(specifier, "it did not register a tfjs backend named tensorflow"),
+      );
+    }
+  }
+  await activate("tensorflow");
+}
+
 /**
  * Selects a backend and waits until it is ready.
  *
- * @throws {Error} naming the backend and the ones available when it cannot be selected.
+ * @throws {BackendError} naming the backend and why it cannot be selected (for unknown names,
+ *   the ones available).
  */
 export async function useBackend(name: BackendName): Promise<BackendName> {
-  if (!(BACKENDS as readonly string[]).includes(name)) {
-    throw new Error(`unknown backend "${name}"; available: ${BACKENDS.join(", ")}`);
+  if (!isBackendName(name)) {
+    throw new BackendError(`unknown backend "${name}"; available: ${BACKENDS.join(", ")}`);
   }
-  const ok = await tf.setBackend(name);
-  if (!ok) throw new Error(`tfjs backend "${name}" failed to initialize`);
-  await tf.ready();
-  if (name === "cpu") {
-    // The cpu backend prints a banner suggesting tfjs-node on its first tensor write under
-    // Deno/Node; the project chooses its backend deliberately, so mark it as already shown.
-    (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+  switch (name) {
+    case "wasm":
+      await useWasm();
+      break;
+    case "cpu":
+      await activate("cpu");
+      // The cpu backend prints a banner suggesting tfjs-node on its first tensor write under
+      // Deno/Node; the project chooses its backend deliberately, so mark it as already shown.
+      (tf.backend() as unknown as { firstUse: boolean }).firstUse = false;
+      break;
+    case "webgpu":
+      await useWebGpu();
+      break;
+    case "tensorflow":
+      await useTensorflow();
+      break;
   }
   return name;
 }
