@@ -109,6 +109,11 @@ export interface FigureCliSpec<S extends z.ZodObject> {
   /** Named configs (`smoke`, `small`, `paper`, …). */
   scales: Record<string, z.input<S>>;
   defaultScale: string;
+  /**
+   * Flags that change where or how a run happens but not its result (e.g. `--data-dir`):
+   * kept out of the config and its hash. Each takes a string value.
+   */
+  runFlags?: Record<string, { description: string; default?: string }>;
 }
 
 /** A parsed, validated command line of an experiment script. */
@@ -119,6 +124,8 @@ export interface FigureArgs<C> {
   out: string;
   /** Recompute even if a matching completed result exists. */
   force: boolean;
+  /** Values of the script's run flags (see {@link FigureCliSpec.runFlags}). */
+  run: Record<string, string | undefined>;
 }
 
 const COMMON_FLAGS = {
@@ -142,6 +149,7 @@ export function parseFigureArgs<S extends z.ZodObject>(
 ): FigureArgs<z.output<S>> | { help: string } {
   const flags = configFlags(spec.schema);
   const options: Record<string, { type: "string" | "boolean" }> = { ...COMMON_FLAGS };
+  for (const name of Object.keys(spec.runFlags ?? {})) options[name] = { type: "string" };
   for (const f of flags) {
     options[f.flag] = { type: f.kind === "boolean" ? "boolean" : "string" };
     if (f.kind === "boolean") options[`no-${f.flag}`] = { type: "boolean" };
@@ -176,6 +184,11 @@ export function parseFigureArgs<S extends z.ZodObject>(
       config: parseConfig(spec.schema, config),
       out: values.out as string,
       force: values.force as boolean,
+      run: Object.fromEntries(
+        Object.entries(spec.runFlags ?? {}).map((
+          [name, f],
+        ) => [name, (values[name] as string | undefined) ?? f.default]),
+      ),
     };
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -214,6 +227,10 @@ export function figureHelp<S extends z.ZodObject>(
     "  --out DIR           result store root (default results); writes DIR/<figure>/",
     "  --force             recompute even when a completed result with this config exists",
     "  -h, --help          show this help",
+    ...Object.entries(spec.runFlags ?? {}).map(([name, f]) =>
+      `  --${name} VALUE`.padEnd(22) + f.description +
+      (f.default === undefined ? "" : ` (default ${f.default})`)
+    ),
     "",
     `Config fields (override the chosen scale; defaults shown for "${spec.defaultScale}"):`,
   ];

@@ -23,13 +23,29 @@ export interface FigureDefinition<S extends z.ZodObject, R> extends FigureCliSpe
   /** The root seeds and the derivation of every stream, for the manifest. */
   seeds(config: z.output<S>): Json;
   /** Runs the experiment. */
-  compute(config: z.output<S>): Promise<R>;
+  compute(config: z.output<S>, context: FigureContext): Promise<R>;
   /** The figure's numbers as CSV text. */
   table(result: R, config: z.output<S>): string;
   /** The figure's Vega-Lite spec, data inlined. */
   chart(result: R, config: z.output<S>): ChartSpec;
   /** Headline numbers for the manifest and the console. */
   summary(result: R, config: z.output<S>): Record<string, Json>;
+  /** Extra files to store beside the five standard ones (e.g. a final checkpoint). */
+  files?(result: R): Record<string, Uint8Array | string>;
+  /** sha256 per dataset file the result was computed from. */
+  datasets?(result: R): Record<string, string>;
+  /** The backend actually used, when it depends on the config (default: `backend`). */
+  backendOf?(config: z.output<S>): string;
+}
+
+/** What a computation may know about where it runs. */
+export interface FigureContext {
+  /** The figure's result folder (for checkpoints to resume from). */
+  dir: string;
+  configHash: string;
+  codeHash: string;
+  /** Values of the script's run flags. */
+  run: Record<string, string | undefined>;
 }
 
 /** What {@link runFigure} did. */
@@ -64,10 +80,12 @@ export async function runFigure<S extends z.ZodObject, R>(
     console.log(`${def.name}: reusing ${dir} (config ${id}, same code; --force recomputes)`);
     return { dir, configHash: hash, reused: true, manifest: null };
   }
-  console.error(`${def.name}: scale ${scale}, config ${hash.slice(0, 12)}, backend ${def.backend}`);
+  const backend = def.backendOf?.(config) ?? def.backend;
+  console.error(`${def.name}: scale ${scale}, config ${hash.slice(0, 12)}, backend ${backend}`);
   const startedAt = new Date();
   const t0 = performance.now();
-  const result = await def.compute(config);
+  await Deno.mkdir(dir, { recursive: true });
+  const result = await def.compute(config, { dir, configHash: hash, codeHash, run: parsed.run });
   const wallSeconds = (performance.now() - t0) / 1000;
   const spec = def.chart(result, config);
   const { svg, png } = await renderChart(spec);
@@ -78,6 +96,7 @@ export async function runFigure<S extends z.ZodObject, R>(
     "spec.vl.json": `${JSON.stringify(spec, null, 2)}\n`,
     "figure.svg": svg,
     "figure.png": png,
+    ...def.files?.(result),
   });
   const summary = def.summary(result, config);
   const manifest: Manifest = {
@@ -87,9 +106,9 @@ export async function runFigure<S extends z.ZodObject, R>(
     configHash: hash,
     codeHash,
     seeds: def.seeds(config),
-    backend: def.backend,
+    backend,
     environment: await collectEnvironment(),
-    datasets: {},
+    datasets: def.datasets?.(result) ?? {},
     startedAt: startedAt.toISOString(),
     wallSeconds: Math.round(wallSeconds * 1000) / 1000,
     outputs,

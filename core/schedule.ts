@@ -140,3 +140,33 @@ export function learningRate(schedule: LrSchedule, epoch: number, epochs: number
     }
   }
 }
+
+/**
+ * Parses a compact phase list, `optimizer:epochs` items in order: `"sgd:8,sam:2"` is SGD for
+ * epochs [0, 8) then SAM for [8, 10).
+ *
+ * @throws {Error} naming the bad item.
+ */
+export function parsePhaseSpec(spec: string): Phase[] {
+  const phases: Phase[] = [];
+  let from = 0;
+  for (const item of spec.split(",").map((s) => s.trim())) {
+    const match = /^([a-z]+):(\d+)$/.exec(item);
+    const optimizer = match?.[1] as PhaseOptimizer | undefined;
+    if (!match || !PHASE_OPTIMIZERS.includes(optimizer!) || Number(match[2]) <= 0) {
+      throw new Error(
+        `bad phase "${item}": expected optimizer:epochs with optimizer one of ${
+          PHASE_OPTIMIZERS.join("|")
+        } and epochs > 0, e.g. "sgd:8,sam:2"`,
+      );
+    }
+    phases.push({ optimizer: optimizer!, from, to: from + Number(match[2]) });
+    from += Number(match[2]);
+  }
+  return normalize(phases);
+}
+
+/** The compact form of a phase list (inverse of {@link parsePhaseSpec}). */
+export function formatPhaseSpec(phases: readonly Phase[]): string {
+  return phases.map((p) => `${p.optimizer}:${p.to - p.from}`).join(",");
+}

@@ -144,10 +144,11 @@ function correctCount(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
 }
 
 /**
- * The loss-and-gradient function of one training batch. The first call (SAM's unperturbed
- * pass, or SGD's only pass) also leaves its correct-prediction count in `stash`.
+ * The loss-and-gradient function of one training batch (train-mode BatchNorm). The first call
+ * (SAM's unperturbed pass, or SGD's only pass) also leaves its correct-prediction count in
+ * `stash`; the caller disposes it.
  */
-function batchLossAndGrad(
+export function batchLossAndGrad(
   deps: TrainDeps,
   modelState: Tree,
   x: tf.Tensor4D,
@@ -318,13 +319,21 @@ export interface CheckpointInfo {
   configHash: string;
 }
 
-/** The checkpoint of a run state (reads tensor values; the run is not consumed). */
-export function runToCheckpoint(run: RunState, info: CheckpointInfo): Checkpoint {
+/**
+ * The checkpoint of a run state (the run is not consumed). `extra` adds metadata strings, e.g.
+ * the code hash and the epoch log of a resumable run.
+ */
+export function runToCheckpoint(
+  run: RunState,
+  info: CheckpointInfo,
+  extra: Record<string, string> = {},
+): Checkpoint {
   return {
     params: run.params,
     state: run.modelState,
     momentum: run.optState.momentum,
     metadata: {
+      ...extra,
       model: info.model,
       seed: String(info.seed),
       config_hash: info.configHash,
@@ -382,8 +391,13 @@ export function runFromCheckpoint(checkpoint: Checkpoint, model: Model): RunStat
 }
 
 /** Writes a run's checkpoint atomically. */
-export async function saveRun(path: string, run: RunState, info: CheckpointInfo): Promise<void> {
-  await writeFileAtomic(path, encodeCheckpoint(runToCheckpoint(run, info)));
+export async function saveRun(
+  path: string,
+  run: RunState,
+  info: CheckpointInfo,
+  extra: Record<string, string> = {},
+): Promise<void> {
+  await writeFileAtomic(path, encodeCheckpoint(runToCheckpoint(run, info, extra)));
 }
 
 /**

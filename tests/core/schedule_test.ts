@@ -2,9 +2,11 @@ import assert from "node:assert/strict";
 import {
   authorsWindow,
   checkPhases,
+  formatPhaseSpec,
   learningRate,
   type LrSchedule,
   optimizerAt,
+  parsePhaseSpec,
   switchAt,
 } from "../../core/schedule.ts";
 
@@ -83,4 +85,16 @@ Deno.test("MultiStep decays by γ at the start of each milestone epoch", () => {
   assert.ok(Math.abs(learningRate(s, 80, 160) - 0.01) < 1e-15);
   assert.ok(Math.abs(learningRate(s, 120, 160) - 0.001) < 1e-15);
   assert.equal(learningRate({ kind: "constant", base: 0.05 }, 7, 10), 0.05);
+});
+
+Deno.test("compact phase specs parse in order and round-trip", () => {
+  assert.deepEqual(parsePhaseSpec("sgd:8,sam:2"), [
+    { optimizer: "sgd", from: 0, to: 8 },
+    { optimizer: "sam", from: 8, to: 10 },
+  ]);
+  assert.deepEqual(parsePhaseSpec("sgd:2, sgd:3"), [{ optimizer: "sgd", from: 0, to: 5 }]);
+  assert.equal(formatPhaseSpec(parsePhaseSpec("sam:1,sgd:4,usam:2")), "sam:1,sgd:4,usam:2");
+  assert.throws(() => parsePhaseSpec("sgd:8,adam:2"), /bad phase "adam:2"/);
+  assert.throws(() => parsePhaseSpec("sgd:0"), /bad phase/);
+  assert.throws(() => parsePhaseSpec("sgd8"), /bad phase/);
 });
