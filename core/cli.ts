@@ -245,9 +245,19 @@ export function figureHelp<S extends z.ZodObject>(
   return lines.join("\n");
 }
 
+/** Errors whose message is for the user (data, checkpoints, backends): no stack trace. */
+const USER_ERRORS = new Set([
+  "DataError",
+  "CheckpointError",
+  "BackendError",
+  "TrainingError",
+  "RenderError",
+]);
+
 /**
- * Runs a script's main function, turning user errors into a message and exit code 2
- * (anything else is a bug and keeps its stack trace, exit code 1).
+ * Runs a script's main function: flag and config errors print their message and exit 2;
+ * data, checkpoint, backend and training errors print their message and exit 1; a paused
+ * run exits 0; anything else is a bug and keeps its stack trace (exit 1).
  */
 export async function runMain(main: () => Promise<void> | void): Promise<void> {
   try {
@@ -256,6 +266,14 @@ export async function runMain(main: () => Promise<void> | void): Promise<void> {
     if (err instanceof CliError || err instanceof ConfigError) {
       console.error(`error: ${err.message}\nRun with --help for usage.`);
       Deno.exit(2);
+    }
+    if (err instanceof Error && err.name === "RunPaused") {
+      console.error(err.message);
+      Deno.exit(0);
+    }
+    if (err instanceof Error && USER_ERRORS.has(err.name)) {
+      console.error(`error: ${err.message}`);
+      Deno.exit(1);
     }
     console.error(err);
     Deno.exit(1);

@@ -48,6 +48,17 @@ export interface FigureContext {
   run: Record<string, string | undefined>;
 }
 
+/**
+ * A computation that stopped on purpose before the end (e.g. `--stop-after`), leaving a
+ * checkpoint to resume from: no outputs are written, and the command exits 0.
+ */
+export class RunPaused extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RunPaused";
+  }
+}
+
 /** What {@link runFigure} did. */
 export interface FigureOutcome {
   dir: string;

@@ -28,6 +28,15 @@ export interface ModelOutput {
   state: Tree | null;
 }
 
+/** Options an `apply` may take beyond its four inputs; models that need none ignore them. */
+export interface ApplyOptions {
+  /**
+   * Stream for dropout masks in train mode (models with dropout only; they throw without it).
+   * The training loop passes a fresh key per pass: (seed, epoch/e/dropout/<step>/<pass>).
+   */
+  dropoutKey?: RngKey;
+}
+
 /** A functional model. */
 export interface Model {
   /** Registry name, e.g. `resnet20`. */
@@ -38,7 +47,7 @@ export interface Model {
   /** Draws initial parameters from `key`'s streams; returns fresh tensors. */
   init(key: RngKey): { params: Tree; state: Tree };
   /** Runs the network on a batch `x` of shape [batch, height, width, channels]. */
-  apply(params: Tree, state: Tree, x: tf.Tensor4D, mode: Mode): ModelOutput;
+  apply(params: Tree, state: Tree, x: tf.Tensor4D, mode: Mode, options?: ApplyOptions): ModelOutput;
 }
 
 /** Options every model factory takes. */

@@ -33,7 +33,7 @@ import {
   type SgdState,
   switchOptimizerState,
 } from "./optim/mod.ts";
-import { type RngKey, rngKey } from "./random.ts";
+import { deriveKey, type RngKey, rngKey } from "./random.ts";
 import {
   checkPhases,
   learningRate,
@@ -154,15 +154,19 @@ export function batchLossAndGrad(
   x: tf.Tensor4D,
   y: tf.Tensor1D,
   stash: { correct: tf.Scalar | null },
+  dropoutKey?: RngKey,
 ): LossAndGrad {
+  let pass = 0;
   return (params) =>
     tf.tidy(() => {
+      // Each pass draws its own dropout masks, as PyTorch does for SAM's two passes.
+      const options = dropoutKey ? { dropoutKey: deriveKey(dropoutKey, pass++) } : undefined;
       const names = treeKeys(params);
       let newState: Tree = {};
       const f = (...values: tf.Tensor[]) => {
         const p: Tree = {};
         names.forEach((n, i) => (p[n] = values[i]));
-        const out = deps.model.apply(p, modelState, x, "train");
+        const out = deps.model.apply(p, modelState, x, "train", options);
         // tfjs runs the forward pass inside its own tidy: keep what must outlive it.
         newState = out.state ?? {};
         for (const t of Object.values(newState)) tf.keep(t);
@@ -261,12 +265,20 @@ export async function train(
     let lossSum = tf.scalar(0);
     let correctSum = tf.scalar(0);
     let count = 0;
+    let stepIndex = 0;
     for (const batch of deps.trainBatches(epochKey(config.seed, epoch))) {
       const { x, y } = toTensors(batch, deps.model);
       const stash: { correct: tf.Scalar | null } = { correct: null };
       const step = optimizerStep({
         spec,
-        lossAndGrad: batchLossAndGrad(deps, run.modelState, x, y, stash),
+        lossAndGrad: batchLossAndGrad(
+          deps,
+          run.modelState,
+          x,
+          y,
+          stash,
+          deriveKey(epochKey(config.seed, epoch), "dropout", stepIndex++),
+        ),
         params: run.params,
         state: run.optState,
         base,

@@ -42,7 +42,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { createRng, deriveKey, type RngKey } from "../core/random.ts";
 import type { Tree } from "../core/tree.ts";
-import type { Mode, Model, ModelOutput } from "../core/model.ts";
+import type { ApplyOptions, Mode, Model, ModelOutput } from "../core/model.ts";
 
 // ---------------------------------------------------------------------------------------
 // Layers
@@ -517,14 +517,8 @@ export class Forward {
   }
 }
 
-/**
- * Options an `apply` may take beyond the {@link Model} contract (ignored by models that do
- * not need them).
- */
-export interface ApplyOptions {
-  /** Stream for dropout masks in train mode (models with dropout only). */
-  dropoutKey?: RngKey;
-}
+/** Options an `apply` may take (defined by the model contract in core/model.ts). */
+export type { ApplyOptions } from "../core/model.ts";
 
 /** Throws unless `x` is a batch of the model's input shape. */
 export function checkInput(

@@ -1,0 +1,95 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ConfigError, sha256Hex } from "../../core/config.ts";
+import { runFigure, RunPaused } from "../../core/figure.ts";
+import { trainTask } from "../../experiments/train.ts";
+
+const HAVE_FMNIST = (() => {
+  try {
+    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
+  } catch {
+    return Deno.env.get("LATE_SAM_DATA") !== undefined;
+  }
+})();
+
+// Two tiny epochs (SGD then SAM) of the reference CNN on 256 Fashion-MNIST images, on wasm.
+const TINY = [
+  "--scale",
+  "smoke",
+  "--train-size",
+  "256",
+  "--test-size",
+  "128",
+  "--batch-size",
+  "64",
+];
+
+async function hashes(dir: string, names: string[]) {
+  return Object.fromEntries(
+    await Promise.all(
+      names.map(async (n) => [n, sha256Hex(await Deno.readFile(join(dir, "train", n)))]),
+    ),
+  );
+}
+
+Deno.test({
+  name: "train writes the results layout and a final checkpoint; reruns are bitwise identical",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    try {
+      const first = await runFigure(trainTask, [...TINY, "--out", a]);
+      await runFigure(trainTask, [...TINY, "--out", b]);
+      const files = ["data.csv", "spec.vl.json", "figure.svg", "figure.png", "final.safetensors"];
+      assert.deepEqual(await hashes(a, files), await hashes(b, files));
+      const manifest = first!.manifest!;
+      assert.equal(manifest.backend, "wasm");
+      assert.equal(
+        manifest.datasets["train-images-idx3-ubyte.gz"],
+        "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
+      );
+      assert.ok("final.safetensors" in manifest.outputs);
+      const csv = await Deno.readTextFile(join(a, "train", "data.csv"));
+      assert.match(
+        csv,
+        /^epoch,optimizer,lr,train_loss,train_acc,test_loss,test_acc\n0,sgd,0\.05,/,
+      );
+      assert.match(csv, /\n1,sam,0\.05,/);
+    } finally {
+      await Deno.remove(a, { recursive: true });
+      await Deno.remove(b, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "an interrupted run resumes from its checkpoint to bitwise the same final weights",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const [straight, pieces] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    try {
+      await runFigure(trainTask, [...TINY, "--out", straight]);
+      await assert.rejects(
+        () => runFigure(trainTask, [...TINY, "--out", pieces, "--stop-after", "1"]),
+        RunPaused,
+      );
+      assert.ok((await Deno.stat(join(pieces, "train", "last.safetensors"))).size > 0);
+      const resumed = await runFigure(trainTask, [...TINY, "--out", pieces]);
+      assert.equal((resumed!.manifest!.summary as Record<string, unknown>).resumedFromEpoch, 1);
+      const files = ["data.csv", "final.safetensors"];
+      assert.deepEqual(await hashes(pieces, files), await hashes(straight, files));
+      await assert.rejects(() => Deno.stat(join(pieces, "train", "last.safetensors"))); // cleaned up
+    } finally {
+      await Deno.remove(straight, { recursive: true });
+      await Deno.remove(pieces, { recursive: true });
+    }
+  },
+});
+
+Deno.test("train rejects a bad phase list with the field named", async () => {
+  await assert.rejects(
+    () => runFigure(trainTask, [...TINY, "--phases", "sgd:2,adam:1", "--out", "/nonexistent"]),
+    (err: unknown) =>
+      err instanceof ConfigError && /--phases: bad phase "adam:1"/.test(err.message),
+  );
+});
