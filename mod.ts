@@ -2,8 +2,9 @@
  * late-sam: a reproduction of "Sharpness-Aware Minimization Efficiently Selects Flatter Minima
  * Late in Training" (Zhou, Wang, Mao, Li, Yan; ICLR 2025) in Deno and TensorFlow.js.
  *
- * The public API, by layer: `core` (reproducibility core and optimizers), `models`, and
- * `experiments` (one figure definition per figure).
+ * The public API, by layer: `core` (reproducibility core, optimizers, backends, the training
+ * loop and checkpoints), `models`, `data`, and `experiments` (one definition per figure or
+ * task).
  *
  * @example
  * ```ts
@@ -15,4 +16,5 @@
  */
 export * from "./core/mod.ts";
 export * from "./models/mod.ts";
+export * from "./data/mod.ts";
 export * from "./experiments/mod.ts";

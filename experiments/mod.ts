@@ -1,7 +1,8 @@
 /**
- * One experiment script per figure; each exports its figure definition (schema, named
+ * One experiment script per figure or task; each exports its definition (schema, named
  * scales, computation, table and chart) and runs as a task when executed directly.
  *
  * @module
  */
 export * from "./fig4a.ts";
+export * from "./train.ts";
