@@ -98,37 +98,86 @@ export async function runFigure<S extends z.ZodObject, R>(
   await Deno.mkdir(dir, { recursive: true });
   const result = await def.compute(config, { dir, configHash: hash, codeHash, run: parsed.run });
   const wallSeconds = (performance.now() - t0) / 1000;
-  const spec = def.chart(result, config);
-  const { svg, png } = await renderChart(spec);
-  // The old manifest goes first: until the new one is written the folder reads as incomplete.
-  await Deno.remove(join(dir, MANIFEST_FILE)).catch(() => {});
-  const outputs = await writeOutputs(dir, {
-    "data.csv": def.table(result, config),
-    "spec.vl.json": `${JSON.stringify(spec, null, 2)}\n`,
-    "figure.svg": svg,
-    "figure.png": png,
-    ...def.files?.(result),
-  });
   const summary = def.summary(result, config);
-  const manifest: Manifest = {
-    figure: def.name,
+  const manifest = await storeFigure({
+    dir,
+    name: def.name,
     scale,
     config: config as Json,
     configHash: hash,
     codeHash,
     seeds: def.seeds(config),
     backend,
-    environment: await collectEnvironment(),
-    datasets: def.datasets?.(result) ?? {},
-    startedAt: startedAt.toISOString(),
-    wallSeconds: Math.round(wallSeconds * 1000) / 1000,
-    outputs,
+    table: def.table(result, config),
+    chart: def.chart(result, config),
+    files: def.files?.(result),
+    datasets: def.datasets?.(result),
     summary,
-  };
-  await writeFileAtomic(join(dir, MANIFEST_FILE), manifestJson(manifest));
+    startedAt,
+    wallSeconds,
+  });
   console.log(`${def.name}: wrote ${dir}/ in ${wallSeconds.toFixed(1)} s`);
   for (const [key, value] of Object.entries(summary)) {
     console.log(`  ${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`);
   }
   return { dir, configHash: hash, reused: false, manifest };
+}
+
+/** Everything {@link storeFigure} writes into a figure folder. */
+export interface StoredFigure {
+  dir: string;
+  name: string;
+  scale: string;
+  config: Json;
+  configHash: string;
+  codeHash: string;
+  seeds: Json;
+  backend: string;
+  /** `data.csv` text. */
+  table: string;
+  /** The Vega-Lite spec (rendered to `figure.svg` and `figure.png`). */
+  chart: ChartSpec;
+  /** Extra files beside the standard ones. */
+  files?: Record<string, Uint8Array | string>;
+  datasets?: Record<string, string>;
+  summary: Record<string, Json>;
+  startedAt: Date;
+  wallSeconds: number;
+}
+
+/**
+ * Writes one figure folder of the result store: renders the chart, writes `data.csv`,
+ * `spec.vl.json`, `figure.svg`, `figure.png` and any extra files atomically, then the manifest
+ * last (the old manifest is removed first, so an interrupted write reads as incomplete).
+ * For tasks that produce several figures from one computation.
+ */
+export async function storeFigure(figure: StoredFigure): Promise<Manifest> {
+  const { dir } = figure;
+  const { svg, png } = await renderChart(figure.chart);
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.remove(join(dir, MANIFEST_FILE)).catch(() => {});
+  const outputs = await writeOutputs(dir, {
+    "data.csv": figure.table,
+    "spec.vl.json": `${JSON.stringify(figure.chart, null, 2)}\n`,
+    "figure.svg": svg,
+    "figure.png": png,
+    ...figure.files,
+  });
+  const manifest: Manifest = {
+    figure: figure.name,
+    scale: figure.scale,
+    config: figure.config,
+    configHash: figure.configHash,
+    codeHash: figure.codeHash,
+    seeds: figure.seeds,
+    backend: figure.backend,
+    environment: await collectEnvironment(),
+    datasets: figure.datasets ?? {},
+    startedAt: figure.startedAt.toISOString(),
+    wallSeconds: Math.round(figure.wallSeconds * 1000) / 1000,
+    outputs,
+    summary: figure.summary,
+  };
+  await writeFileAtomic(join(dir, MANIFEST_FILE), manifestJson(manifest));
+  return manifest;
 }
