@@ -111,9 +111,10 @@ export interface FigureCliSpec<S extends z.ZodObject> {
   defaultScale: string;
   /**
    * Flags that change where or how a run happens but not its result (e.g. `--data-dir`):
-   * kept out of the config and its hash. Each takes a string value.
+   * kept out of the config and its hash. Each takes a string value, or none when `boolean`
+   * (then its value is `"true"` when given).
    */
-  runFlags?: Record<string, { description: string; default?: string }>;
+  runFlags?: Record<string, { description: string; default?: string; boolean?: boolean }>;
 }
 
 /** A parsed, validated command line of an experiment script. */
@@ -149,7 +150,9 @@ export function parseFigureArgs<S extends z.ZodObject>(
 ): FigureArgs<z.output<S>> | { help: string } {
   const flags = configFlags(spec.schema);
   const options: Record<string, { type: "string" | "boolean" }> = { ...COMMON_FLAGS };
-  for (const name of Object.keys(spec.runFlags ?? {})) options[name] = { type: "string" };
+  for (const [name, f] of Object.entries(spec.runFlags ?? {})) {
+    options[name] = { type: f.boolean ? "boolean" : "string" };
+  }
   for (const f of flags) {
     options[f.flag] = { type: f.kind === "boolean" ? "boolean" : "string" };
     if (f.kind === "boolean") options[`no-${f.flag}`] = { type: "boolean" };
@@ -185,9 +188,10 @@ export function parseFigureArgs<S extends z.ZodObject>(
       out: values.out as string,
       force: values.force as boolean,
       run: Object.fromEntries(
-        Object.entries(spec.runFlags ?? {}).map((
-          [name, f],
-        ) => [name, (values[name] as string | undefined) ?? f.default]),
+        Object.entries(spec.runFlags ?? {}).map(([name, f]) => {
+          const value = values[name];
+          return [name, value === true ? "true" : value === false ? undefined : value ?? f.default];
+        }),
       ),
     };
   } catch (err) {
@@ -228,7 +232,7 @@ export function figureHelp<S extends z.ZodObject>(
     "  --force             recompute even when a completed result with this config exists",
     "  -h, --help          show this help",
     ...Object.entries(spec.runFlags ?? {}).map(([name, f]) =>
-      `  --${name} VALUE`.padEnd(22) + f.description +
+      `  --${name}${f.boolean ? "" : " VALUE"}`.padEnd(22) + f.description +
       (f.default === undefined ? "" : ` (default ${f.default})`)
     ),
     "",

@@ -40,6 +40,8 @@ export interface FigureDefinition<S extends z.ZodObject, R> extends FigureCliSpe
 
 /** What a computation may know about where it runs. */
 export interface FigureContext {
+  /** The result store root (`--out`), shared by every figure. */
+  out: string;
   /** The figure's result folder (for checkpoints to resume from). */
   dir: string;
   configHash: string;
@@ -96,7 +98,13 @@ export async function runFigure<S extends z.ZodObject, R>(
   const startedAt = new Date();
   const t0 = performance.now();
   await Deno.mkdir(dir, { recursive: true });
-  const result = await def.compute(config, { dir, configHash: hash, codeHash, run: parsed.run });
+  const result = await def.compute(config, {
+    out: parsed.out,
+    dir,
+    configHash: hash,
+    codeHash,
+    run: parsed.run,
+  });
   const wallSeconds = (performance.now() - t0) / 1000;
   const summary = def.summary(result, config);
   const manifest = await storeFigure({

@@ -20,5 +20,6 @@ export * from "./random.ts";
 export * from "./render.ts";
 export * from "./schedule.ts";
 export * from "./store.ts";
+export * from "./sweep/mod.ts";
 export * from "./train.ts";
 export * from "./tree.ts";

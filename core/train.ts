@@ -228,6 +228,8 @@ function optimizerSpec(optimizer: PhaseOptimizer, rho: number): OptimizerSpec {
 /**
  * Trains from `options.start` (default: a fresh run) through epoch `until` (default T).
  *
+ * `config.phases` must tile [0, until) at least (a sweep segment passes only its prefix of the
+ * schedule); the learning rate still follows T = `config.epochs`.
  * At every phase boundary the optimizer state is reset (the authors' separate optimizers,
  * SPEC §2.7) unless `config.keepMomentum`. SAM's second pass never updates BatchNorm running
  * statistics. The returned state is owned by the caller; a `start` state is consumed.
@@ -240,10 +242,18 @@ export async function train(
   deps: TrainDeps,
   options: TrainOptions = {},
 ): Promise<{ run: RunState; records: EpochRecord[] }> {
-  checkPhases(config.phases, config.epochs);
+  // The phases may stop short of T (a sweep segment knows only its own prefix of the schedule).
+  const scheduled = config.phases[config.phases.length - 1].to;
+  if (scheduled > config.epochs) {
+    throw new RangeError(`phases run to epoch ${scheduled}, past the ${config.epochs} epochs`);
+  }
+  checkPhases(config.phases, scheduled);
+  const until = options.until ?? config.epochs;
+  if (until > scheduled) {
+    throw new RangeError(`training to epoch ${until}, but the phases stop at epoch ${scheduled}`);
+  }
   const base = sgd({ momentum: config.momentum, weightDecay: config.weightDecay });
   const run = options.start ?? initRun(deps.model, config.seed);
-  const until = options.until ?? config.epochs;
   const records: EpochRecord[] = [];
   for (; run.epoch < until; run.epoch++) {
     const epoch = run.epoch;

@@ -104,14 +104,27 @@ export const NORMALIZATION: Readonly<Record<DatasetName, { mean: number[]; std: 
   },
 };
 
-const INFO: Readonly<
-  Record<DatasetName, { numClasses: number; imageShape: [number, number, number] }>
-> = {
-  "fashion-mnist": { numClasses: 10, imageShape: [28, 28, 1] },
-  mnist: { numClasses: 10, imageShape: [28, 28, 1] },
-  cifar10: { numClasses: 10, imageShape: [32, 32, 3] },
-  cifar100: { numClasses: 100, imageShape: [32, 32, 3] },
+/** What is known about a dataset before loading it. */
+export interface DatasetInfo {
+  numClasses: number;
+  imageShape: [number, number, number];
+  /** Examples in the full train and test splits. */
+  trainCount: number;
+  testCount: number;
+}
+
+const INFO: Readonly<Record<DatasetName, DatasetInfo>> = {
+  "fashion-mnist": { numClasses: 10, imageShape: [28, 28, 1], trainCount: 60000, testCount: 10000 },
+  mnist: { numClasses: 10, imageShape: [28, 28, 1], trainCount: 60000, testCount: 10000 },
+  cifar10: { numClasses: 10, imageShape: [32, 32, 3], trainCount: 50000, testCount: 10000 },
+  cifar100: { numClasses: 100, imageShape: [32, 32, 3], trainCount: 50000, testCount: 10000 },
 };
+
+/** Classes, image shape and split sizes of a dataset (without reading its files). */
+export function datasetInfo(name: DatasetName): DatasetInfo {
+  const info = INFO[name];
+  return { ...info, imageShape: [...info.imageShape] };
+}
 
 /** The stream that picks the fixed subset of a split. */
 export function subsetKey(name: string, split: "train" | "test"): RngKey {

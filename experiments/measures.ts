@@ -1,0 +1,160 @@
+/**
+ * Measurements sweeps take on stored run states, registered by kind:
+ *
+ * - `escape` (Fig. 4(b)): SAM steps (or the authors' released ascent-only loop) from a
+ *   converged state, recording the training loss on a fixed subset before every step.
+ *
+ * Each is a pure function of its spec and input states; randomness comes from documented
+ * streams of the spec's own seed.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
+import { type Json, parseConfig } from "../core/config.ts";
+import { applyUpdates, optimizerStep, samPerturbation, sgd } from "../core/optim/mod.ts";
+import { disposeSgdState } from "../core/optim/mod.ts";
+import { createRng, rngKey } from "../core/random.ts";
+import { batchLossAndGrad, type RunState } from "../core/train.ts";
+import { type Tree, treeDispose } from "../core/tree.ts";
+import type { Batch } from "../core/batch.ts";
+import { evalBatches } from "../data/mod.ts";
+import type { Dataset } from "../data/mod.ts";
+import { type PreparedRun, registerMeasure } from "./runs.ts";
+
+/** Spec of an escape trial (Fig. 4(b)). */
+export const escapeSpecSchema = z.strictObject({
+  kind: z.literal("escape"),
+  /** Trial index: seeds the batch order through the stream (trial, escape/batches). */
+  trial: z.number().int().nonnegative(),
+  steps: z.number().int().positive(),
+  /** `sam`: full SAM steps; `ascent`: the released escape.py loop, θ ← θ + ρ·g/‖g‖ only. */
+  variant: z.enum(["sam", "ascent"]),
+  rho: z.number().positive(),
+  lr: z.number().nonnegative(),
+  momentum: z.number().min(0).lt(1),
+  weightDecay: z.number().nonnegative(),
+  batchSize: z.number().int().positive(),
+  /** The first `evalSize` training examples (unaugmented) on which the loss is recorded. */
+  evalSize: z.number().int().positive(),
+});
+
+/** A validated escape spec. */
+export type EscapeSpec = z.output<typeof escapeSpecSchema>;
+
+/** An escape trial's result: the loss before step 0, 1, …, and after the last step. */
+export interface EscapeResult {
+  trial: number;
+  variant: EscapeSpec["variant"];
+  losses: number[];
+  [key: string]: Json;
+}
+
+function trainLossOn(prepared: PreparedRun, params: Tree, state: Tree, batches: Batch[]): number {
+  const [h, w, c] = prepared.model.inputShape;
+  let sum = 0;
+  let count = 0;
+  for (const b of batches) {
+    const value = tf.tidy(() => {
+      const x = tf.tensor4d(b.x, [b.size, h, w, c]);
+      const y = tf.tensor1d(b.y, "int32");
+      // Train-mode BatchNorm, as the authors measure it; the updated statistics are dropped.
+      const { logits } = prepared.model.apply(params, state, x, "train");
+      return tf.mul(prepared.deps.trainLoss(logits, y), b.size);
+    });
+    sum += value.dataSync()[0];
+    value.dispose();
+    count += b.size;
+  }
+  return sum / count;
+}
+
+function* sampledBatches(
+  data: Dataset,
+  order: ArrayLike<number>,
+  batchSize: number,
+): Generator<Batch> {
+  const [h, w, c] = data.imageShape;
+  const size = h * w * c;
+  const all = [...evalBatches(data, "train", { batchSize: data.train.count })][0];
+  for (let start = 0;; start = (start + batchSize) % order.length) {
+    const n = Math.min(batchSize, order.length - start);
+    const x = new Float32Array(n * size);
+    const y = new Int32Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = order[start + k];
+      x.set(all.x.subarray(i * size, (i + 1) * size), k * size);
+      y[k] = all.y[i];
+    }
+    yield { x, y, size: n };
+  }
+}
+
+/** Runs one escape trial from a state (inputs are not consumed). */
+export function escapeTrial(spec: EscapeSpec, input: { run: RunState; prepared: PreparedRun }) {
+  const { prepared } = input;
+  const { data, model } = prepared;
+  const evalSet = [...evalBatches(data, "train", { batchSize: 500, limit: spec.evalSize })];
+  const order = createRng(rngKey(spec.trial, "escape", "batches")).permutation(data.train.count);
+  const batches = sampledBatches(data, order, spec.batchSize);
+  const base = sgd({ momentum: spec.momentum, weightDecay: spec.weightDecay });
+  let params = input.run.params;
+  let modelState = input.run.modelState;
+  let optState = base.init(params);
+  const owned = () => params !== input.run.params;
+  const losses = [trainLossOn(prepared, params, modelState, evalSet)];
+  const [h, w, c] = model.inputShape;
+  for (let t = 0; t < spec.steps; t++) {
+    const batch = batches.next().value as Batch;
+    const x = tf.tensor4d(batch.x, [batch.size, h, w, c]);
+    const y = tf.tensor1d(batch.y, "int32");
+    const stash: { correct: tf.Scalar | null } = { correct: null };
+    const lossAndGrad = batchLossAndGrad(prepared.deps, modelState, x, y, stash);
+    let nextParams: Tree;
+    let nextState: Tree;
+    if (spec.variant === "sam") {
+      const step = optimizerStep({
+        spec: { kind: "sam", rho: spec.rho },
+        lossAndGrad,
+        params,
+        state: optState,
+        base,
+        lr: spec.lr,
+      });
+      step.loss.dispose();
+      disposeSgdState(optState);
+      optState = step.state;
+      nextParams = step.params;
+      nextState = step.modelState ?? {};
+    } else {
+      const pass = lossAndGrad(params);
+      const e = samPerturbation({ grads: pass.grads, params, rho: spec.rho, variant: "sam" });
+      nextParams = applyUpdates(params, e);
+      nextState = pass.state ?? {};
+      treeDispose(e, pass.grads);
+      pass.loss.dispose();
+    }
+    tf.dispose([x, y, stash.correct as tf.Scalar]);
+    if (owned()) treeDispose(params, modelState);
+    params = nextParams;
+    modelState = nextState;
+    losses.push(trainLossOn(prepared, params, modelState, evalSet));
+  }
+  if (owned()) treeDispose(params, modelState);
+  disposeSgdState(optState);
+  return { trial: spec.trial, variant: spec.variant, losses };
+}
+
+registerMeasure("escape", {
+  cost: (raw) => {
+    const spec = parseConfig(escapeSpecSchema, raw);
+    const evalBatchesPerStep = Math.ceil(spec.evalSize / spec.batchSize) / 3; // forward only
+    return spec.steps * (spec.variant === "sam" ? 2 : 1) + (spec.steps + 1) * evalBatchesPerStep;
+  },
+  run: (raw, inputs, env) => {
+    const spec = parseConfig(escapeSpecSchema, raw);
+    const result = escapeTrial(spec, inputs[0]);
+    env.tick?.(spec.steps);
+    return Promise.resolve(result as unknown as Json);
+  },
+});

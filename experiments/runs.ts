@@ -1,0 +1,379 @@
+/**
+ * Network runs: the settings every training run shares (model, data, optimizer), how a run is
+ * wired to the training loop, and how sweep jobs on such runs execute (in this process or in
+ * a worker process, with identical results).
+ *
+ * A sweep run's base config is {@link RunBase}: the settings plus `seed` and `epochs`. Its
+ * state after epoch e is stored under `stateId(base, phases, e)` in the sweep store.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { z } from "zod";
+import { BACKENDS, useBackend } from "../core/backend.ts";
+import { encodeCheckpoint } from "../core/checkpoint.ts";
+import { type Json, parseConfig } from "../core/config.ts";
+import type { Model } from "../core/model.ts";
+import { disposeSgdState, optimizerStep, sgd } from "../core/optim/mod.ts";
+import { createRng, type RngKey, rngKey } from "../core/random.ts";
+import { type LrSchedule, optimizerAt, type Phase } from "../core/schedule.ts";
+import type { Job, MeasureJob, TrainJob } from "../core/sweep/plan.ts";
+import type { SweepStore } from "../core/sweep/store.ts";
+import {
+  batchLossAndGrad,
+  disposeRun,
+  type EpochRecord,
+  initRun,
+  loadRun,
+  type RunState,
+  runToCheckpoint,
+  saveRun,
+  train,
+  type TrainConfig,
+  trainConfigSchema,
+  type TrainDeps,
+} from "../core/train.ts";
+import {
+  CIFAR_AUGMENT,
+  DATASET_NAMES,
+  datasetInfo,
+  type DatasetName,
+  evalBatches,
+  loadDataset,
+  NO_AUGMENT,
+  trainBatches,
+  WRN_AUGMENT,
+} from "../data/mod.ts";
+import type { Dataset } from "../data/mod.ts";
+import { createModel, crossEntropy, MODEL_NAMES, smoothCrossEntropy } from "../models/mod.ts";
+import { treeDispose } from "../core/tree.ts";
+
+/** Training augmentations by name (SPEC §4.7). */
+export const AUGMENTS = {
+  "none": NO_AUGMENT,
+  "crop-flip": CIFAR_AUGMENT,
+  "crop-flip-cutout": WRN_AUGMENT,
+};
+
+/** The fields of {@link runSettingsSchema}, for schemas that extend it. */
+export const runSettingsShape = {
+  model: z.enum(MODEL_NAMES).describe("architecture"),
+  dataset: z.enum(DATASET_NAMES).describe("dataset"),
+  backend: z.enum(BACKENDS).describe("tfjs backend (results are bitwise reproducible per backend)"),
+  trainSize: z.number().int().nonnegative().describe(
+    "training examples (0 = all; a fixed stratified subset)",
+  ),
+  testSize: z.number().int().nonnegative().describe("test examples (0 = all)"),
+  augment: z.enum(["none", "crop-flip", "crop-flip-cutout"]).describe(
+    "training augmentation (SPEC §4.7)",
+  ),
+  batchSize: z.number().int().positive().describe("mini-batch size"),
+  lr: z.number().positive().describe("base learning rate"),
+  lrSchedule: z.enum(["constant", "multistep", "wrn"]).describe(
+    "constant; multistep (×gamma at each milestone epoch); wrn (×0.2 at 30%, ×0.04 at 60% of T)",
+  ),
+  milestones: z.array(z.number().int().positive()).describe("multistep milestone epochs"),
+  gamma: z.number().positive().describe("multistep decay factor"),
+  momentum: z.number().min(0).lt(1).describe("SGD momentum"),
+  weightDecay: z.number().nonnegative().describe("coupled L2 weight decay"),
+  rho: z.number().positive().describe("SAM radius ρ"),
+  labelSmoothing: z.number().min(0).lt(1).describe(
+    "label smoothing of the training loss (s/(K−1) rule)",
+  ),
+  keepMomentum: z.boolean().describe(
+    "keep momentum across optimizer switches (default: reset, as the authors)",
+  ),
+};
+
+/** Everything about a network run except its seed, length and phases. */
+export const runSettingsSchema = z.strictObject(runSettingsShape);
+
+/** Validated run settings. */
+export type RunSettings = z.output<typeof runSettingsSchema>;
+
+/** A sweep run's base config: settings, root seed and total epochs T. */
+export const runBaseSchema = z.strictObject({
+  ...runSettingsShape,
+  seed: z.number().int().nonnegative().describe("root seed"),
+  epochs: z.number().int().positive().describe("total epochs T"),
+});
+
+/** A validated run base. */
+export type RunBase = z.output<typeof runBaseSchema>;
+
+/** The base config of one run of a figure. */
+export function runBase(settings: RunSettings, seed: number, epochs: number): RunBase {
+  return parseConfig(runBaseSchema, { ...settings, seed, epochs });
+}
+
+/** The learning-rate schedule the settings name. */
+export function lrScheduleOf(settings: RunSettings): LrSchedule {
+  return settings.lrSchedule === "multistep"
+    ? {
+      kind: "multistep",
+      base: settings.lr,
+      milestones: settings.milestones,
+      gamma: settings.gamma,
+    }
+    : { kind: settings.lrSchedule, base: settings.lr };
+}
+
+/** The training-loop config of a run (phases may cover only a prefix of [0, T)). */
+export function trainConfigFor(base: RunBase, phases: Phase[]): TrainConfig {
+  return parseConfig(trainConfigSchema, {
+    seed: base.seed,
+    epochs: base.epochs,
+    batchSize: base.batchSize,
+    lr: lrScheduleOf(base),
+    momentum: base.momentum,
+    weightDecay: base.weightDecay,
+    rho: base.rho,
+    labelSmoothing: base.labelSmoothing,
+    phases,
+    keepMomentum: base.keepMomentum,
+  });
+}
+
+/** Training examples of a run (its subset, or the whole split). */
+export function trainCount(settings: RunSettings): number {
+  return settings.trainSize || datasetInfo(settings.dataset as DatasetName).trainCount;
+}
+
+/** Optimizer steps per epoch (the last partial batch counts). */
+export function stepsPerEpoch(settings: RunSettings): number {
+  return Math.ceil(trainCount(settings) / settings.batchSize);
+}
+
+/** A run's model, data and training-loop dependencies. */
+export interface PreparedRun {
+  data: Dataset;
+  model: Model;
+  deps: TrainDeps;
+}
+
+const datasets = new Map<string, Promise<Dataset>>();
+
+/** Loads (once per process) the data subset a run uses. */
+export function runData(settings: RunSettings, dataDir?: string): Promise<Dataset> {
+  const key = JSON.stringify([settings.dataset, settings.trainSize, settings.testSize, dataDir]);
+  let data = datasets.get(key);
+  if (!data) {
+    data = loadDataset(settings.dataset, {
+      dataDir,
+      trainSize: settings.trainSize || undefined,
+      testSize: settings.testSize || undefined,
+    });
+    data.catch(() => datasets.delete(key));
+    datasets.set(key, data);
+  }
+  return data;
+}
+
+/** Selects the backend and builds a run's model, data and loss functions. */
+export async function prepareRun(settings: RunSettings, dataDir?: string): Promise<PreparedRun> {
+  await useBackend(settings.backend);
+  const data = await runData(settings, dataDir);
+  const model = createModel(settings.model, {
+    numClasses: data.numClasses,
+    inputShape: data.imageShape,
+  });
+  const deps: TrainDeps = {
+    model,
+    trainBatches: (key: RngKey) =>
+      trainBatches(data, {
+        key,
+        batchSize: settings.batchSize,
+        augment: AUGMENTS[settings.augment],
+      }),
+    testBatches: () => evalBatches(data, "test", { batchSize: 500 }),
+    trainLoss: (logits: tf.Tensor2D, labels: tf.Tensor1D) =>
+      smoothCrossEntropy(logits, labels, {
+        smoothing: settings.labelSmoothing,
+        numClasses: data.numClasses,
+      }),
+    evalLoss: crossEntropy,
+  };
+  return { data, model, deps };
+}
+
+/** Where a job runs: the sweep store, the data folder, and a progress callback. */
+export interface JobEnv {
+  store: SweepStore;
+  dataDir?: string;
+  /** Reports batch-gradient evaluations done. */
+  tick?: (units: number) => void;
+}
+
+/** Per-epoch records as stored (plain JSON). */
+export function recordsJson(records: EpochRecord[]): Json[] {
+  return records.map((r) => ({ ...r }));
+}
+
+/**
+ * Trains one segment of a sweep: loads the parent state (or initializes), trains epochs
+ * [from, to), checkpoints after every epoch (`<id>.partial.safetensors`, resumed from when
+ * present), and stores the final state with its per-epoch records.
+ */
+export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void> {
+  const t0 = performance.now();
+  const base = parseConfig(runBaseSchema, job.base);
+  const { model, deps } = await prepareRun(base, env.dataDir);
+  const info = { model: model.name, seed: base.seed, configHash: job.id };
+  const passes = (optimizer: string) => (optimizer === "sgd" ? 1 : 2);
+  let start: RunState | undefined;
+  let records: EpochRecord[] = [];
+  const partial = await loadRun(env.store.partialPath(job.id), model).catch(() => null);
+  if (
+    partial && partial.metadata.code_hash === env.store.codeHash &&
+    partial.run.epoch > job.from && partial.run.epoch <= job.to
+  ) {
+    start = partial.run;
+    records = JSON.parse(partial.metadata.records ?? "[]");
+    const steps = stepsPerEpoch(base);
+    for (const r of records) env.tick?.(steps * passes(r.optimizer));
+  } else {
+    if (partial) disposeRun(partial.run);
+    if (job.parent !== null) {
+      const loaded = await loadRun(env.store.checkpointPath(job.parent), model);
+      start = loaded.run;
+    }
+  }
+  const config = trainConfigFor(base, job.phases);
+  await env.store.ensure();
+  // The epoch being trained, so each step's progress counts its passes (SAM: 2).
+  let epoch = start?.epoch ?? job.from;
+  const { run } = await train(config, deps, {
+    start,
+    until: job.to,
+    onBatch: () => env.tick?.(passes(optimizerAt(config.phases, epoch))),
+    onEpoch: async (record, state) => {
+      records.push(record);
+      epoch = state.epoch;
+      if (state.epoch < job.to) {
+        await saveRun(env.store.partialPath(job.id), state, info, {
+          code_hash: env.store.codeHash,
+          records: JSON.stringify(records),
+        });
+      }
+    },
+  });
+  const checkpoint = encodeCheckpoint(runToCheckpoint(run, info));
+  disposeRun(run);
+  await env.store.writeState(job, checkpoint, {
+    records: recordsJson(records),
+    seconds: (performance.now() - t0) / 1000,
+  });
+}
+
+/** A measurement kind: its cost estimate and its computation on loaded states. */
+export interface Measure {
+  /** Estimated batch-gradient evaluations. */
+  cost(spec: Json): number;
+  /** Computes the result from the input states (disposed by the caller afterwards). */
+  run(
+    spec: Json,
+    inputs: { run: RunState; base: RunBase; prepared: PreparedRun }[],
+    env: JobEnv,
+  ): Promise<Json>;
+}
+
+const measures = new Map<string, Measure>();
+
+/** Makes a measurement kind available to sweeps (`spec.kind` selects it). */
+export function registerMeasure(kind: string, measure: Measure): void {
+  measures.set(kind, measure);
+}
+
+function measureOf(spec: Json): Measure {
+  const kind = (spec as { kind?: unknown })?.kind;
+  const measure = typeof kind === "string" ? measures.get(kind) : undefined;
+  if (!measure) {
+    throw new Error(
+      `unknown measurement kind ${JSON.stringify(kind)}; known: ${[...measures.keys()].join(", ")}`,
+    );
+  }
+  return measure;
+}
+
+/** Loads a measurement's input states and stores its result. */
+export async function executeMeasureJob(job: MeasureJob, env: JobEnv): Promise<void> {
+  const t0 = performance.now();
+  const measure = measureOf(job.spec);
+  const inputs: { run: RunState; base: RunBase; prepared: PreparedRun }[] = [];
+  try {
+    for (const id of job.inputs) {
+      const record = await env.store.readState(id);
+      if (!record) throw new Error(`input state ${id.slice(0, 12)} is not in the store`);
+      const base = parseConfig(runBaseSchema, record.job.base);
+      const prepared = await prepareRun(base, env.dataDir);
+      const { run } = await loadRun(env.store.checkpointPath(id), prepared.model);
+      inputs.push({ run, base, prepared });
+    }
+    const result = await measure.run(job.spec, inputs, env);
+    await env.store.writeMeasure(job, result, (performance.now() - t0) / 1000);
+  } finally {
+    for (const input of inputs) disposeRun(input.run);
+  }
+}
+
+/** Runs any sweep job. */
+export function executeJob(job: Job, env: JobEnv): Promise<void> {
+  return job.kind === "train" ? executeTrainJob(job, env) : executeMeasureJob(job, env);
+}
+
+/** The cost model of network sweeps, for {@link planSweep}. */
+export const RUN_COSTS = {
+  stepsPerEpoch: (base: Json) => stepsPerEpoch(parseConfig(runBaseSchema, base)),
+  measureCost: (spec: Json) => measureOf(spec).cost(spec),
+};
+
+/**
+ * Measures the seconds of one SGD step of a run's model on its backend, for plan estimates:
+ * one warm-up and two timed steps on random inputs of at most 16 examples, scaled linearly
+ * to the batch size (an overestimate for small batches, whose fixed costs are shared).
+ */
+export async function measureStepSeconds(settings: RunSettings): Promise<number> {
+  await useBackend(settings.backend);
+  const info = datasetInfo(settings.dataset as DatasetName);
+  const model = createModel(settings.model, {
+    numClasses: info.numClasses,
+    inputShape: info.imageShape,
+  });
+  const n = Math.min(settings.batchSize, 16);
+  const rng = createRng(rngKey(0, "estimate", settings.model));
+  const [h, w, c] = info.imageShape;
+  const x = tf.tensor4d(Float32Array.from(rng.normals(n * h * w * c)), [n, h, w, c]);
+  const y = tf.tensor1d(Int32Array.from({ length: n }, () => rng.int(info.numClasses)), "int32");
+  const deps: TrainDeps = {
+    model,
+    trainBatches: () => [],
+    testBatches: () => [],
+    trainLoss: (logits, labels) =>
+      smoothCrossEntropy(logits, labels, { smoothing: 0.1, numClasses: info.numClasses }),
+    evalLoss: crossEntropy,
+  };
+  const base = sgd({ momentum: settings.momentum, weightDecay: settings.weightDecay });
+  let run = initRun(model, 0);
+  let seconds = 0;
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    const stash: { correct: tf.Scalar | null } = { correct: null };
+    const step = optimizerStep({
+      spec: { kind: "sgd" },
+      lossAndGrad: batchLossAndGrad(deps, run.modelState, x, y, stash),
+      params: run.params,
+      state: run.optState,
+      base,
+      lr: settings.lr,
+    });
+    step.loss.dataSync();
+    if (i > 0) seconds += (performance.now() - t0) / 1000 / 2;
+    tf.dispose([step.loss, stash.correct as tf.Scalar]);
+    treeDispose(run.params, run.modelState);
+    disposeSgdState(run.optState);
+    run = { ...run, params: step.params, modelState: step.modelState ?? {}, optState: step.state };
+  }
+  disposeRun(run);
+  tf.dispose([x, y]);
+  return seconds * settings.batchSize / n;
+}

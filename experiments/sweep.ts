@@ -1,0 +1,255 @@
+/**
+ * The sweep step of every network figure: plan → (dry run | shard | execute) → collect.
+ *
+ * A figure builds its runs and measurements, calls {@link executeSweep}, and reads the
+ * per-epoch records and measurement results back from the store. Flags shared by every sweep
+ * figure (`--workers`, `--shard`, `--dry-run`, `--data-dir`) are {@link SWEEP_RUN_FLAGS}; they
+ * change where and how the work runs, never its results.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { CliError } from "../core/cli.ts";
+import type { Json } from "../core/config.ts";
+import { type FigureContext, RunPaused } from "../core/figure.ts";
+import { createProgress, formatDuration } from "../core/progress.ts";
+import { sourceHash } from "../core/provenance.ts";
+import type { EpochRecord } from "../core/train.ts";
+import {
+  criticalPathCost,
+  executeJobs,
+  type ExecuteReport,
+  jobGroups,
+  parseShard,
+  type Plan,
+  processExecutor,
+  shardJobs,
+  SweepStore,
+  trainChain,
+} from "../core/sweep/mod.ts";
+import { executeJob, measureStepSeconds, type RunBase, runBaseSchema } from "./runs.ts";
+import { parseConfig } from "../core/config.ts";
+import "./measures.ts";
+
+/** Run flags of every sweep figure. */
+export const SWEEP_RUN_FLAGS = {
+  "data-dir": {
+    description: "folder holding the dataset files (else $LATE_SAM_DATA, Debian's, the cache)",
+  },
+  workers: {
+    description: "jobs at once, each in its own process (default: CPU cores; 1 = this process)",
+  },
+  shard: {
+    description: "run only shard i/n of the plan (e.g. 0/4) and stop; merge, then aggregate",
+  },
+  "dry-run": {
+    boolean: true,
+    description: "print the plan (runs, jobs, gradient evaluations, time estimate) and stop",
+  },
+};
+
+/** The files whose contents define how sweep states and measurements are computed. */
+export const TRAINING_CODE_PATHS = [
+  "core",
+  "models",
+  "data",
+  "experiments/runs.ts",
+  "experiments/measures.ts",
+  "experiments/worker.ts",
+  "deno.json",
+  "deno.lock",
+];
+
+/** The sweep store of a result root: `<out>/sweep`. */
+export async function sweepStore(out: string): Promise<SweepStore> {
+  return new SweepStore(join(out, "sweep"), await sourceHash(".", TRAINING_CODE_PATHS));
+}
+
+/** What a finished sweep reports (gradient evaluations in batches). */
+export interface SweepOutcome {
+  store: SweepStore;
+  plan: Plan;
+  report: ExecuteReport;
+  /** For the manifest: planned, independent and spent batch-gradient evaluations. */
+  cost: { planned: number; independent: number; spent: number; savedFraction: number };
+}
+
+function workerCount(flag: string | undefined): number {
+  if (flag === undefined) return Math.max(1, navigator.hardwareConcurrency || 1);
+  const n = Number(flag);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new CliError(`--workers must be a positive integer, got "${flag}"`);
+  }
+  return n;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** The plan as text: runs, jobs, costs, and a time estimate per distinct model setting. */
+export async function describePlan(
+  plan: Plan,
+  options: { label: string; workers: number; estimate?: boolean },
+): Promise<string[]> {
+  const train = plan.jobs.filter((j) => j.kind === "train");
+  const saved = 1 - plan.cost / plan.independentCost;
+  const lines = [
+    `${options.label}: ${plan.runs.length} runs in ${jobGroups(plan.jobs).length} groups → ` +
+    `${train.length} train jobs + ${plan.jobs.length - train.length} measurements`,
+    `  gradient evaluations (mini-batches): ${fmt(plan.cost)} planned, ` +
+    `${fmt(plan.independentCost)} if every run trained from scratch (${
+      (100 * saved).toFixed(1)
+    }% saved by branching)`,
+  ];
+  if (options.estimate === false) return lines;
+  // One timing per distinct (model, dataset, backend, batch) among the train jobs.
+  const settings = new Map<string, RunBase>();
+  for (const job of train) {
+    const base = parseConfig(runBaseSchema, job.base);
+    settings.set(JSON.stringify([base.model, base.dataset, base.backend, base.batchSize]), base);
+  }
+  let seconds = 0;
+  let critical = 0;
+  for (const [key, base] of settings) {
+    const mine = plan.jobs.filter((j) =>
+      j.kind === "train" && (() => {
+        const b = j.base as RunBase;
+        return JSON.stringify([b.model, b.dataset, b.backend, b.batchSize]) === key;
+      })()
+    );
+    try {
+      const step = await measureStepSeconds(base);
+      const cost = mine.reduce((s, j) => s + j.cost, 0);
+      seconds += cost * step;
+      critical = Math.max(critical, criticalPathCost(mine) * step);
+      lines.push(
+        `  ${base.model} on ${base.dataset}, ${base.backend}, batch ${base.batchSize}: ` +
+          `one step ≈ ${step.toFixed(3)} s here (timed now) → ${formatDuration(cost * step)}`,
+      );
+    } catch (err) {
+      lines.push(
+        `  ${base.model} on ${base.dataset}, ${base.backend}: no estimate (${
+          (err as Error).message.split("\n")[0]
+        })`,
+      );
+    }
+  }
+  const measureCost = plan.jobs.filter((j) => j.kind === "measure").reduce((s, j) => s + j.cost, 0);
+  if (seconds > 0) {
+    const wall = Math.max(seconds / options.workers, critical);
+    lines.push(
+      `  estimated training time: ${formatDuration(seconds)} of compute, ≈ ${
+        formatDuration(wall)
+      } with ${options.workers} workers; measurements add ≈ ${
+        fmt(measureCost)
+      } gradient evaluations`,
+    );
+  }
+  return lines;
+}
+
+/**
+ * Runs a figure's plan under the sweep flags in `context.run`:
+ * `--dry-run` prints the plan and stops; `--shard i/n` executes that shard's jobs and stops;
+ * otherwise every unfinished job runs on `--workers` workers. Stopping is a
+ * {@link RunPaused} (exit 0, no figure written).
+ */
+export async function executeSweep(
+  plan: Plan,
+  context: FigureContext,
+  options: { label: string },
+): Promise<SweepOutcome> {
+  const workers = workerCount(context.run.workers);
+  const store = await sweepStore(context.out);
+  const shard = context.run.shard === undefined ? null : parseShardFlag(context.run.shard);
+  const jobs = shard ? shardJobs(plan.jobs, shard) : plan.jobs;
+  if (context.run["dry-run"] === "true") {
+    const lines = await describePlan(plan, { label: options.label, workers });
+    if (shard) {
+      lines.push(
+        `  shard ${shard.index}/${shard.count}: ${jobs.length} jobs, ${
+          fmt(jobs.reduce((s, j) => s + j.cost, 0))
+        } gradient evaluations`,
+      );
+    }
+    throw new RunPaused(lines.join("\n"));
+  }
+  const total = jobs.reduce((s, j) => s + j.cost, 0);
+  const progress = createProgress(options.label, total);
+  let finished = 0;
+  const info = () => `jobs ${finished}/${jobs.length}`;
+  const workerScript = fileURLToPath(new URL("./worker.ts", import.meta.url));
+  const inProcess = workers === 1;
+  const execute = inProcess
+    ? (job: Parameters<typeof executeJob>[0], ctx: { tick(n: number): void }) =>
+      executeJob(job, { store, dataDir: context.run["data-dir"], tick: (n) => ctx.tick(n) })
+    : processExecutor({
+      command: [Deno.execPath(), "run", "-A", workerScript],
+      context: {
+        store: store.root,
+        codeHash: store.codeHash,
+        dataDir: context.run["data-dir"] ?? null,
+      },
+    });
+  const report = await executeJobs(jobs, {
+    workers,
+    isDone: (job) => store.isDone(job),
+    hasState: async (id) => (await store.readState(id)) !== null,
+    execute,
+    onTick: (units) => progress.tick(units, info()),
+    onEvent: (event) => {
+      if (event.type !== "start") finished++;
+    },
+  });
+  progress.finish(info());
+  if (shard) {
+    throw new RunPaused(
+      `${options.label}: shard ${shard.index}/${shard.count} done (${report.executed.length} jobs ` +
+        `run, ${report.skipped.length} already stored) in ${store.root}. Merge the shards' stores ` +
+        `with \`deno task merge\`, then run again without --shard to draw the figure.`,
+    );
+  }
+  return {
+    store,
+    plan,
+    report,
+    cost: {
+      planned: plan.cost,
+      independent: plan.independentCost,
+      spent: report.spentCost,
+      savedFraction: 1 - plan.cost / plan.independentCost,
+    },
+  };
+}
+
+function parseShardFlag(text: string) {
+  try {
+    return parseShard(text);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+}
+
+/** A run's per-epoch records, from the first epoch to the last, read from the store. */
+export async function runRecords(
+  outcome: Pick<SweepOutcome, "store" | "plan">,
+  run: string,
+): Promise<EpochRecord[]> {
+  const records: EpochRecord[] = [];
+  for (const job of trainChain(outcome.plan, run)) {
+    const state = await outcome.store.readState(job.id);
+    if (!state) throw new Error(`state ${job.id.slice(0, 12)} is missing from the sweep store`);
+    records.push(...(state.records as unknown as EpochRecord[]));
+  }
+  return records;
+}
+
+/** A measurement's result, read from the store. */
+export async function measureResult(
+  outcome: Pick<SweepOutcome, "store">,
+  id: string,
+): Promise<Json> {
+  const record = await outcome.store.readMeasure(id);
+  if (!record) throw new Error(`measurement ${id.slice(0, 12)} is missing from the sweep store`);
+  return record.result;
+}

@@ -1,0 +1,159 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { switchAt } from "../../core/schedule.ts";
+import { executeJobs, planSweep, processExecutor, type RunRequest } from "../../core/sweep/mod.ts";
+import { SweepStore } from "../../core/sweep/store.ts";
+import { executeJob, RUN_COSTS, runBase } from "../../experiments/runs.ts";
+import { SMOKE_SETTINGS } from "../../experiments/settings.ts";
+import { runRecords } from "../../experiments/sweep.ts";
+
+const HAVE_FMNIST = (() => {
+  try {
+    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
+  } catch {
+    return Deno.env.get("LATE_SAM_DATA") !== undefined;
+  }
+})();
+
+// The reference CNN on 192 Fashion-MNIST images, 3 epochs of 3 steps.
+const settings = { ...SMOKE_SETTINGS, trainSize: 192, testSize: 64 };
+const T = 3;
+const run = (seed: number, at: number): RunRequest => ({
+  base: runBase(settings, seed, T),
+  epochs: T,
+  phases: switchAt({ first: "sgd", then: "sam", at, epochs: T }),
+});
+
+async function execute(store: SweepStore, runs: RunRequest[], workers = 1) {
+  const plan = planSweep({ runs }, RUN_COSTS);
+  const worker = fileURLToPath(new URL("../../experiments/worker.ts", import.meta.url));
+  const report = await executeJobs(plan.jobs, {
+    workers,
+    isDone: (job) => store.isDone(job),
+    hasState: async (id) => (await store.readState(id)) !== null,
+    execute: workers === 1 ? (job) => executeJob(job, { store }) : processExecutor({
+      command: [Deno.execPath(), "run", "-A", worker],
+      context: { store: store.root, codeHash: store.codeHash, dataDir: null },
+    }),
+  });
+  return { plan, report };
+}
+
+const bytes = (store: SweepStore, id: string) => Deno.readFile(store.checkpointPath(id));
+
+Deno.test({
+  name: "a branched run is bitwise the run trained from scratch, on 1 or 2 workers",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const runs = [run(0, T), run(0, 1), run(1, 2)];
+      const branched = new SweepStore(join(root, "branched"), "test");
+      const { plan } = await execute(branched, runs);
+      assert.ok(plan.cost < plan.independentCost, "the switched run should branch");
+      // The switched run alone: one job from epoch 0, no branching.
+      const scratch = new SweepStore(join(root, "scratch"), "test");
+      const alone = await execute(scratch, [runs[1]]);
+      assert.equal(alone.plan.jobs.length, 1);
+      const id = plan.runs[1];
+      assert.deepEqual(await bytes(scratch, id), await bytes(branched, id));
+      const noTimes = (records: { seconds: number }[]) =>
+        records.map((r) => ({ ...r, seconds: 0 }));
+      assert.deepEqual(
+        noTimes(await runRecords({ store: scratch, plan: alone.plan }, id)),
+        noTimes(await runRecords({ store: branched, plan }, id)),
+      );
+      // Two worker processes: the same bytes for every state.
+      const parallel = new SweepStore(join(root, "parallel"), "test");
+      await execute(parallel, runs, 2);
+      for (const job of plan.jobs) {
+        assert.deepEqual(await bytes(parallel, job.id), await bytes(branched, job.id), job.id);
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a killed sweep resumes: finished jobs are not recomputed, results are unchanged",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const reference = new SweepStore(join(root, "reference"), "test");
+      const runs = [run(0, T), run(0, 1)];
+      const { plan } = await execute(reference, runs);
+      // Same sweep through the fig1 CLI in a child process, killed once a state is stored.
+      const out = join(root, "killed");
+      const args = [
+        "run",
+        "-A",
+        fileURLToPath(new URL("../../experiments/fig1.ts", import.meta.url)),
+        "--scale",
+        "smoke",
+        "--train-size",
+        "192",
+        "--test-size",
+        "64",
+        "--epochs",
+        "3",
+        "--switch-at",
+        "1",
+        "--seeds",
+        "0",
+        "--workers",
+        "1",
+        "--out",
+        out,
+      ];
+      const child = new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "null" })
+        .spawn();
+      const states = join(out, "sweep", "states");
+      const stored = async () => {
+        const names: string[] = [];
+        try {
+          for await (const e of Deno.readDir(states)) {
+            if (e.name.endsWith(".json")) names.push(e.name);
+          }
+        } catch { /* not created yet */ }
+        return names;
+      };
+      while ((await stored()).length === 0) await new Promise((r) => setTimeout(r, 50));
+      child.kill("SIGKILL");
+      await child.status;
+      const first = await stored();
+      const mtimes = new Map(
+        await Promise.all(
+          first.map(async (n) => [n, (await Deno.stat(join(states, n))).mtime?.getTime()] as const),
+        ),
+      );
+      const rerun = await new Deno.Command(Deno.execPath(), {
+        args,
+        stdout: "null",
+        stderr: "piped",
+      })
+        .output();
+      assert.ok(rerun.success, new TextDecoder().decode(rerun.stderr));
+      for (const [name, mtime] of mtimes) {
+        assert.equal(
+          (await Deno.stat(join(states, name))).mtime?.getTime(),
+          mtime,
+          `${name} rewritten`,
+        );
+      }
+      // The resumed sweep's SGD and switched runs equal the uninterrupted ones bit for bit.
+      const killedStore = await Array.fromAsync(Deno.readDir(states));
+      for (const id of plan.runs) {
+        assert.ok(killedStore.some((e) => e.name === `${id}.safetensors`), `run ${id} missing`);
+        assert.deepEqual(
+          await Deno.readFile(join(states, `${id}.safetensors`)),
+          await bytes(reference, id),
+        );
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
