@@ -1,0 +1,153 @@
+/**
+ * Lanczos with full reorthogonalization for the k eigenvalues of largest magnitude of a
+ * symmetric operator (what the authors get from `scipy.sparse.linalg.eigsh(k=2)`, whose default
+ * `which='LM'` is largest magnitude; SPEC §5.2).
+ *
+ * From a seeded Gaussian unit vector q₁, iteration j computes w = A·qⱼ, αⱼ = qⱼᵀw, removes the
+ * components along every earlier basis vector (classical Gram–Schmidt applied twice: "twice is
+ * enough"), and βⱼ = ‖w‖. The Ritz values of the j×j tridiagonal Tⱼ (diagonal α, off-diagonal
+ * β) approximate the extreme eigenvalues; for a Ritz pair (θ, Qs) the residual
+ * ‖A·Qs − θ·Qs‖ equals βⱼ·|sⱼ| (last component of s) in exact arithmetic, which full
+ * reorthogonalization keeps true in practice. It stops when each of the top k Ritz values has
+ * βⱼ|sⱼ| ≤ tolerance·|θ|, when β vanishes (an invariant subspace: the values are exact), or
+ * after `maxIterations` products.
+ *
+ * Memory: the basis keeps one vector per iteration, (iterations + 2) × dim × 8 bytes: 20
+ * iterations take 8 MB for the reference CNN, 45 MB for ResNet-20, 2.9 GB for WRN-16-8.
+ *
+ * @module
+ */
+import type { RngKey } from "../random.ts";
+import { checkEstimatorOptions, type LinearOperator } from "./operator.ts";
+import { randomUnitVector } from "./power.ts";
+import { symmetricEigen } from "./symmetric_eigen.ts";
+import { vectorAxpy, vectorDot, vectorNorm, vectorNormalize, vectorScale } from "./vector.ts";
+
+/** Options of {@link lanczos}. */
+export interface LanczosOptions {
+  /** Stream of the Gaussian start vector (ignored when `start` is given). */
+  key: RngKey;
+  /** Number of eigenvalues wanted (largest magnitude); default 2. */
+  k?: number;
+  /** Start vector (normalized internally); default: Gaussian from `key`. */
+  start?: Float64Array;
+  /** Most operator applications; default 20 (capped at the dimension). */
+  maxIterations?: number;
+  /** Relative Ritz residual at which a value counts as converged; default 1e-3. */
+  tolerance?: number;
+  /** Also form the Ritz vectors (k × dim × 8 bytes); default false. */
+  returnVectors?: boolean;
+  /** Called after every iteration (progress). */
+  onIteration?: (step: LanczosStep) => void;
+}
+
+/** The top-k estimates after one iteration. */
+export interface LanczosStep {
+  iteration: number;
+  /** Ritz values of largest magnitude, in descending magnitude. */
+  values: number[];
+  /** Their residual estimates βⱼ|sⱼ|. */
+  residuals: number[];
+}
+
+/** What {@link lanczos} found. */
+export interface LanczosResult {
+  /** The k Ritz values of largest magnitude, in descending magnitude (k ≤ iterations). */
+  eigenvalues: number[];
+  /** Residual estimate ‖Ay − θy‖ of each (= βⱼ|sⱼ|). */
+  residuals: number[];
+  /** Ritz vectors (unit), when asked for. */
+  vectors?: Float64Array[];
+  /** Operator applications used (one per iteration). */
+  iterations: number;
+  /** Whether all k values met the tolerance (or the Krylov space became invariant). */
+  converged: boolean;
+  /** Every Ritz value of the final tridiagonal, descending (the whole Krylov spectrum). */
+  ritzValues: number[];
+  history: LanczosStep[];
+}
+
+function topByMagnitude(values: Float64Array, k: number): number[] {
+  return Array.from(values.keys())
+    .sort((i, j) => Math.abs(values[j]) - Math.abs(values[i]) || values[j] - values[i])
+    .slice(0, k);
+}
+
+/**
+ * Estimates the k eigenvalues of largest magnitude (see the module documentation).
+ *
+ * @throws {RangeError} on a bad option or a start vector of the wrong length.
+ * @throws {Error} when the operator returns a non-finite vector.
+ */
+export function lanczos(op: LinearOperator, options: LanczosOptions): LanczosResult {
+  const k = options.k ?? 2;
+  const tolerance = options.tolerance ?? 1e-3;
+  const maxIterations = Math.min(options.maxIterations ?? 20, op.dim);
+  checkEstimatorOptions(op, maxIterations, tolerance, "lanczos");
+  if (!Number.isSafeInteger(k) || k < 1 || k > op.dim) {
+    throw new RangeError(`lanczos: k must be an integer in 1…${op.dim}, got ${k}`);
+  }
+  if (maxIterations < k) {
+    throw new RangeError(`lanczos: maxIterations (${maxIterations}) must be at least k (${k})`);
+  }
+  if (options.start && options.start.length !== op.dim) {
+    throw new RangeError(`lanczos: start has ${options.start.length} values, dim ${op.dim}`);
+  }
+  const basis: Float64Array[] = [
+    options.start ? vectorNormalize(options.start) : randomUnitVector(op.dim, options.key),
+  ];
+  const alpha: number[] = [];
+  const beta: number[] = [];
+  const history: LanczosStep[] = [];
+  for (let j = 0;; j++) {
+    const q = basis[j];
+    const w = op.apply(q);
+    const a = vectorDot(q, w);
+    if (!Number.isFinite(a)) {
+      throw new Error(`lanczos: the operator returned a non-finite vector at step ${j + 1}`);
+    }
+    alpha.push(a);
+    for (let pass = 0; pass < 2; pass++) {
+      for (const b of basis) vectorAxpy(-vectorDot(b, w), b, w);
+    }
+    const b = vectorNorm(w);
+    beta.push(b);
+    const m = j + 1;
+    const t = new Float64Array(m * m);
+    for (let i = 0; i < m; i++) {
+      t[i * m + i] = alpha[i];
+      if (i + 1 < m) t[i * m + i + 1] = t[(i + 1) * m + i] = beta[i];
+    }
+    const eig = symmetricEigen(t, m);
+    const top = topByMagnitude(eig.values, Math.min(k, m));
+    const values = top.map((i) => eig.values[i]);
+    const residuals = top.map((i) => b * Math.abs(eig.vectors[i][m - 1]));
+    const step = { iteration: m, values, residuals };
+    history.push(step);
+    options.onIteration?.(step);
+    // β below rounding of the operator's scale: the Krylov space is invariant, values exact.
+    const scale = Math.max(...Array.from(eig.values, Math.abs));
+    const invariant = b <= 1e-10 * scale || b === 0;
+    const converged = invariant ||
+      (m >= k && residuals.every((r, i) => r <= tolerance * Math.abs(values[i])));
+    if (converged || m >= maxIterations) {
+      const result: LanczosResult = {
+        eigenvalues: values,
+        residuals,
+        iterations: m,
+        converged,
+        ritzValues: Array.from(eig.values),
+        history,
+      };
+      if (options.returnVectors) {
+        result.vectors = top.map((i) => {
+          const y = new Float64Array(op.dim);
+          basis.forEach((qi, r) => vectorAxpy(eig.vectors[i][r], qi, y));
+          return y;
+        });
+      }
+      return result;
+    }
+    basis.push(vectorScale(1 / b, w));
+  }
+}
