@@ -223,7 +223,7 @@ function fig1Chart(result: Fig1Result, config: Fig1Config): ChartSpec {
           x,
           y: { field: "lo", type: "quantitative" },
           y2: { field: "hi" },
-          color: { ...color, legend: null },
+          fill: { ...color, legend: null },
         },
       },
       {

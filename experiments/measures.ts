@@ -1,6 +1,11 @@
 /**
  * Measurements sweeps take on stored run states, registered by kind:
  *
+ * - `sharpness` (Figs. 3, 5): the top Hessian eigenvalues (Lanczos on a finite-difference HVP)
+ *   of the plain cross-entropy over the first N unaugmented training examples, train-mode
+ *   BatchNorm by default (SPEC §5.2);
+ * - `line` (Fig. 4(c)): loss, accuracy and L″ along θ_λ = (1 − λ)·A + λ·B on fixed train and
+ *   test subsets (SPEC §5.3);
  * - `escape` (Fig. 4(b)): SAM steps (or the authors' released ascent-only loop) from a
  *   converged state, recording the training loss on a fixed subset before every step.
  *
@@ -19,8 +24,108 @@ import { batchLossAndGrad, type RunState } from "../core/train.ts";
 import { type Tree, treeDispose } from "../core/tree.ts";
 import type { Batch } from "../core/batch.ts";
 import { evalBatches } from "../data/mod.ts";
+import { lambdaGrid, LINE_H, lineProfile } from "../core/metrics/line.ts";
+import { measureSharpness } from "../core/metrics/sharpness.ts";
+import { crossEntropy } from "../models/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 import { type PreparedRun, registerMeasure } from "./runs.ts";
+
+/** Spec of a sharpness measurement. */
+export const sharpnessSpecSchema = z.strictObject({
+  kind: z.literal("sharpness"),
+  examples: z.number().int().positive().describe(
+    "the first N unaugmented training examples (authors: 5000)",
+  ),
+  chunk: z.number().int().positive().describe("examples per chunk (authors: 128)"),
+  k: z.number().int().positive().describe("top eigenvalues (authors: 2)"),
+  iterations: z.number().int().positive().describe("most Lanczos iterations (one HVP each)"),
+  tolerance: z.number().positive().describe("Lanczos relative tolerance"),
+  epsilon: z.number().positive().describe("finite-difference step of the HVP"),
+  bnMode: z.enum(["train", "eval"]).describe("BatchNorm mode (authors: train)"),
+  seed: z.number().int().nonnegative().describe("root of the start-vector stream"),
+});
+
+/** A validated sharpness spec. */
+export type SharpnessSpec = z.output<typeof sharpnessSpecSchema>;
+
+registerMeasure("sharpness", {
+  cost: (raw) => {
+    const spec = parseConfig(sharpnessSpecSchema, raw);
+    return (spec.iterations + 1) * 2 * Math.ceil(spec.examples / spec.chunk);
+  },
+  run: (raw, [input], env) => {
+    const spec = parseConfig(sharpnessSpecSchema, raw);
+    const { data, model } = input.prepared;
+    const chunks = Math.ceil(spec.examples / spec.chunk);
+    const result = measureSharpness({
+      model,
+      params: input.run.params,
+      state: input.run.modelState,
+      data: evalBatches(data, "train", { batchSize: spec.chunk, limit: spec.examples }),
+      loss: crossEntropy,
+      key: rngKey(spec.seed, "sharpness"),
+      chunk: spec.chunk,
+      epsilon: spec.epsilon,
+      bnMode: spec.bnMode,
+      k: spec.k,
+      lanczosIterations: spec.iterations,
+      tolerance: spec.tolerance,
+      onHvp: () => env.tick?.(2 * chunks),
+    });
+    return Promise.resolve({
+      eigenvalues: result.eigenvalues,
+      lambdaMax: result.lambdaMax,
+      iterations: result.lanczos.iterations,
+      hvps: result.hvps,
+      seconds: result.seconds,
+    } as unknown as Json);
+  },
+});
+
+/** Spec of a line profile between two end states (inputs: A at λ = 0, B at λ = 1). */
+export const lineSpecSchema = z.strictObject({
+  kind: z.literal("line"),
+  from: z.number().describe("first λ"),
+  to: z.number().describe("last λ"),
+  step: z.number().positive().describe("λ spacing (h must be a multiple of it)"),
+  h: z.number().positive().describe("step of L″ (paper: 0.1)"),
+  trainExamples: z.number().int().positive().describe("first N training examples"),
+  testExamples: z.number().int().positive().describe("first N test examples"),
+});
+
+/** A validated line spec. */
+export type LineSpec = z.output<typeof lineSpecSchema>;
+
+/** The default L″ step of the paper. */
+export { LINE_H };
+
+registerMeasure("line", {
+  cost: (raw) => {
+    const spec = parseConfig(lineSpecSchema, raw);
+    const points = Math.round((spec.to - spec.from) / spec.step) + 1;
+    return Math.ceil(points * Math.ceil((spec.trainExamples + spec.testExamples) / 128) / 3);
+  },
+  run: (raw, [a, b], env) => {
+    const spec = parseConfig(lineSpecSchema, raw);
+    const { data, model } = a.prepared;
+    const lambdas = lambdaGrid(spec.from, spec.to, spec.step);
+    const perPoint = Math.ceil((spec.trainExamples + spec.testExamples) / 128) / 3;
+    const rows = lineProfile({
+      model,
+      a: { params: a.run.params, state: a.run.modelState },
+      b: { params: b.run.params, state: b.run.modelState },
+      lambdas,
+      splits: {
+        train: evalBatches(data, "train", { batchSize: 500, limit: spec.trainExamples }),
+        test: evalBatches(data, "test", { batchSize: 500, limit: spec.testExamples }),
+      },
+      loss: crossEntropy,
+      h: spec.h,
+      onPoint: () => env.tick?.(perPoint),
+    });
+    return Promise.resolve({ rows } as unknown as Json);
+  },
+});
 
 /** Spec of an escape trial (Fig. 4(b)). */
 export const escapeSpecSchema = z.strictObject({
@@ -149,12 +254,12 @@ registerMeasure("escape", {
   cost: (raw) => {
     const spec = parseConfig(escapeSpecSchema, raw);
     const evalBatchesPerStep = Math.ceil(spec.evalSize / spec.batchSize) / 3; // forward only
-    return spec.steps * (spec.variant === "sam" ? 2 : 1) + (spec.steps + 1) * evalBatchesPerStep;
+    return Math.ceil(
+      spec.steps * (spec.variant === "sam" ? 2 : 1) + (spec.steps + 1) * evalBatchesPerStep,
+    );
   },
-  run: (raw, inputs, env) => {
+  run: (raw, inputs) => {
     const spec = parseConfig(escapeSpecSchema, raw);
-    const result = escapeTrial(spec, inputs[0]);
-    env.tick?.(spec.steps);
-    return Promise.resolve(result as unknown as Json);
+    return Promise.resolve(escapeTrial(spec, inputs[0]) as unknown as Json);
   },
 });

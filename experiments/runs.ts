@@ -309,7 +309,14 @@ export async function executeMeasureJob(job: MeasureJob, env: JobEnv): Promise<v
       const { run } = await loadRun(env.store.checkpointPath(id), prepared.model);
       inputs.push({ run, base, prepared });
     }
-    const result = await measure.run(job.spec, inputs, env);
+    // Progress: what the measurement reports, topped up to its estimated cost at the end.
+    let ticked = 0;
+    const tick = (units: number) => {
+      ticked += units;
+      env.tick?.(units);
+    };
+    const result = await measure.run(job.spec, inputs, { ...env, tick });
+    if (ticked < job.cost) env.tick?.(job.cost - ticked);
     await env.store.writeMeasure(job, result, (performance.now() - t0) / 1000);
   } finally {
     for (const input of inputs) disposeRun(input.run);

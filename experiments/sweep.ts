@@ -244,12 +244,12 @@ export async function runRecords(
   return records;
 }
 
-/** A measurement's result, read from the store. */
-export async function measureResult(
+/** A measurement's result, read from the store (typed by the measurement's kind). */
+export async function measureResult<T = Json>(
   outcome: Pick<SweepOutcome, "store">,
   id: string,
-): Promise<Json> {
+): Promise<T> {
   const record = await outcome.store.readMeasure(id);
   if (!record) throw new Error(`measurement ${id.slice(0, 12)} is missing from the sweep store`);
-  return record.result;
+  return record.result as T;
 }

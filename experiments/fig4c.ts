@@ -1,0 +1,286 @@
+/**
+ * Figure 4(c): the loss along the line θ_λ = (1 − λ)·θ_{SGD→SAM} + λ·θ_{SGD} between the end
+ * point of a late switch (λ = 0) and the SGD end point (λ = 1) of the same seed, and its
+ * second difference L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)² with h = 0.1 (SPEC §5.3).
+ * The paper's message: no barrier (same valley), and L″ grows toward the sharper SGD end.
+ *
+ *     deno task fig4c [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
+ *
+ * Whole states are interpolated (parameters and BatchNorm running statistics) and evaluated
+ * in eval mode with plain cross-entropy on the first N training and test examples.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { runMain } from "../core/cli.ts";
+import { toCsv } from "../core/csv.ts";
+import { type FigureContext, type FigureDefinition, runFigure } from "../core/figure.ts";
+import type { LineRow } from "../core/metrics/line.ts";
+import type { ChartSpec } from "../core/render.ts";
+import { switchAt } from "../core/schedule.ts";
+import { planSweep, runId } from "../core/sweep/plan.ts";
+import { lineSpecSchema } from "./measures.ts";
+import { RUN_COSTS, runBase, runData, runSettingsShape } from "./runs.ts";
+import {
+  PAPER_EPOCHS,
+  PAPER_WRN_C10,
+  SMALL_EPOCHS,
+  SMALL_SETTINGS,
+  SMOKE_EPOCHS,
+  SMOKE_SETTINGS,
+} from "./settings.ts";
+import { groupBy, meanStd } from "./stats.ts";
+import { executeSweep, measureResult, SWEEP_RUN_FLAGS, type SweepOutcome } from "./sweep.ts";
+
+/** Config of Figure 4(c). */
+export const fig4cSchema = z.strictObject({
+  ...runSettingsShape,
+  epochs: z.number().int().positive().describe("total epochs T"),
+  seeds: z.array(z.number().int().nonnegative()).min(1).describe("root seeds (one line each)"),
+  switchAt: z.number().int().nonnegative().describe("late switch epoch t of the λ = 0 end point"),
+  line: lineSpecSchema.omit({ kind: true }),
+}).refine((c) => c.switchAt < c.epochs, {
+  message: "switchAt must be below epochs (the λ = 0 end needs some SAM epochs)",
+  path: ["switchAt"],
+});
+
+/** A validated Figure 4(c) config. */
+export type Fig4cConfig = z.output<typeof fig4cSchema>;
+
+const LINE = { from: -0.2, to: 1.2, step: 0.05, h: 0.1, trainExamples: 1000, testExamples: 1000 };
+
+/** Named configs. */
+export const FIG4C_SCALES: Record<string, Fig4cConfig> = {
+  smoke: {
+    ...SMOKE_SETTINGS,
+    epochs: SMOKE_EPOCHS,
+    seeds: [0],
+    switchAt: 3,
+    line: { ...LINE, step: 0.1, trainExamples: 256, testExamples: 256 },
+  },
+  small: { ...SMALL_SETTINGS, epochs: SMALL_EPOCHS, seeds: [0, 1, 2], switchAt: 7, line: LINE },
+  paper: {
+    ...PAPER_WRN_C10,
+    epochs: PAPER_EPOCHS.wrn,
+    seeds: [0, 1, 2],
+    switchAt: 175,
+    line: LINE,
+  },
+};
+
+/** One seed's line. */
+interface Fig4cLine {
+  seed: number;
+  rows: LineRow[];
+}
+
+/** What Figure 4(c) computes. */
+export interface Fig4cResult {
+  lines: Fig4cLine[];
+  cost: SweepOutcome["cost"];
+  datasets: Record<string, string>;
+}
+
+function settingsOf(config: Fig4cConfig) {
+  const { epochs: _e, seeds: _s, switchAt: _t, line: _l, ...settings } = config;
+  return settings;
+}
+
+async function computeFig4c(config: Fig4cConfig, context: FigureContext): Promise<Fig4cResult> {
+  const T = config.epochs;
+  const settings = settingsOf(config);
+  const pairs = config.seeds.map((seed) => {
+    const base = runBase(settings, seed, T);
+    const sgd = {
+      base,
+      epochs: T,
+      phases: switchAt({ first: "sgd", then: "sgd", at: T, epochs: T }),
+    };
+    const late = {
+      base,
+      epochs: T,
+      phases: switchAt({ first: "sgd", then: "sam", at: config.switchAt, epochs: T }),
+    };
+    return { seed, sgd, late };
+  });
+  const spec = { kind: "line", ...config.line };
+  const plan = planSweep({
+    runs: pairs.flatMap((p) => [p.sgd, p.late]),
+    measures: pairs.map((p) => ({ spec, runs: [runId(p.late), runId(p.sgd)] })),
+  }, RUN_COSTS);
+  const outcome = await executeSweep(plan, context, { label: "fig4c" });
+  const lines: Fig4cLine[] = [];
+  for (const [i, p] of pairs.entries()) {
+    const result = await measureResult<{ rows: LineRow[] }>(outcome, plan.measures[i]);
+    lines.push({ seed: p.seed, rows: result.rows });
+  }
+  const data = await runData(settings, context.run["data-dir"]);
+  return { lines, cost: outcome.cost, datasets: data.files };
+}
+
+/** Mean ± std over seeds of loss and L″ per (split, λ). */
+export function fig4cSummary(result: Fig4cResult) {
+  const rows = result.lines.flatMap((l) => l.rows.map((r) => ({ ...r, seed: l.seed })));
+  return [...groupBy(rows, (r) => `${r.split}|${r.lambda}`).values()].map((group) => {
+    const curv = group.map((r) => r.curvature).filter((c): c is number => c !== null);
+    return {
+      split: group[0].split,
+      lambda: group[0].lambda,
+      loss: meanStd(group.map((r) => r.loss)),
+      acc: meanStd(group.map((r) => r.acc)),
+      curvature: curv.length === group.length ? meanStd(curv) : null,
+    };
+  });
+}
+
+const COLUMNS = [
+  "kind",
+  "split",
+  "lambda",
+  "seed",
+  "n",
+  "loss",
+  "loss_std",
+  "acc",
+  "curvature",
+  "curvature_std",
+] as const;
+
+function fig4cTable(result: Fig4cResult): string {
+  const runRows = result.lines.flatMap((l) =>
+    l.rows.map((r) => ({
+      kind: "run",
+      split: r.split,
+      lambda: r.lambda,
+      seed: l.seed,
+      loss: r.loss,
+      acc: r.acc,
+      curvature: r.curvature,
+    }))
+  );
+  const meanRows = fig4cSummary(result).map((s) => ({
+    kind: "mean",
+    split: s.split,
+    lambda: s.lambda,
+    n: s.loss.n,
+    loss: s.loss.mean,
+    loss_std: s.loss.std,
+    acc: s.acc.mean,
+    curvature: s.curvature?.mean ?? null,
+    curvature_std: s.curvature?.std ?? null,
+  }));
+  return toCsv(COLUMNS, [...runRows, ...meanRows]);
+}
+
+function fig4cChart(result: Fig4cResult, config: Fig4cConfig): ChartSpec {
+  const summary = fig4cSummary(result);
+  const values = (field: "loss" | "curvature") =>
+    summary.flatMap((s) => {
+      const m = field === "loss" ? s.loss : s.curvature;
+      return m
+        ? [{
+          split: s.split,
+          lambda: s.lambda,
+          mean: m.mean,
+          lo: m.mean - m.std,
+          hi: m.mean + m.std,
+        }]
+        : [];
+    });
+  const x = {
+    field: "lambda",
+    type: "quantitative",
+    title: "λ (0: SGD→SAM end point, 1: SGD end point)",
+  };
+  const color = {
+    field: "split",
+    type: "nominal",
+    title: null,
+    scale: { domain: ["train", "test"], range: ["#1f77b4", "#ff7f0e"] },
+  };
+  const panel = (field: "loss" | "curvature", title: string) => ({
+    width: 420,
+    height: 200,
+    data: { values: values(field) },
+    layer: [
+      {
+        data: { values: [{ x: 0 }, { x: 1 }] },
+        mark: { type: "rule", color: "#aaaaaa", strokeDash: [3, 3] },
+        encoding: { x: { field: "x", type: "quantitative" } },
+      },
+      {
+        mark: { type: "area", opacity: 0.2 },
+        encoding: {
+          x,
+          y: { field: "lo", type: "quantitative" },
+          y2: { field: "hi" },
+          fill: { ...color, legend: null },
+        },
+      },
+      {
+        mark: { type: "line", point: { size: 14 } },
+        encoding: {
+          x,
+          y: { field: "mean", type: "quantitative", title, scale: { zero: false } },
+          color,
+        },
+      },
+    ],
+  });
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: "Figure 4(c): SAM's late solution is a flatter point of SGD's valley",
+      subtitle: [
+        `${config.model} on ${config.dataset}, T = ${config.epochs}, switch at t = ${config.switchAt}; ` +
+        `θ_λ = (1 − λ)·θ_SGD→SAM + λ·θ_SGD (whole state), eval mode, plain CE; ` +
+        `mean ± std over ${config.seeds.length} seeds`,
+        `L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)², h = ${config.line.h}; ` +
+        `${config.line.trainExamples} train / ${config.line.testExamples} test examples`,
+      ],
+      anchor: "start",
+    },
+    vconcat: [panel("loss", "loss L(θ_λ)"), panel("curvature", "L″(θ_λ)")],
+    config: { view: { stroke: "#cccccc" }, title: { subtitleFontSize: 11 } },
+  } as ChartSpec;
+}
+
+/** Barrier and curvature headline: max loss above the end points, L″ near each end. */
+export function fig4cHeadline(result: Fig4cResult) {
+  const summary = fig4cSummary(result).filter((s) => s.split === "train");
+  const at = (lambda: number) => summary.find((s) => Math.abs(s.lambda - lambda) < 1e-9);
+  const inside = summary.filter((s) => s.lambda >= 0 && s.lambda <= 1);
+  const ends = Math.max(at(0)!.loss.mean, at(1)!.loss.mean);
+  const curved = inside.filter((s) => s.curvature !== null);
+  return {
+    trainBarrier: Math.max(...inside.map((s) => s.loss.mean)) - ends,
+    trainLossAt0: at(0)!.loss.mean,
+    trainLossAt1: at(1)!.loss.mean,
+    curvatureNear0: curved[0]?.curvature?.mean ?? null,
+    curvatureNear1: curved[curved.length - 1]?.curvature?.mean ?? null,
+  };
+}
+
+/** The task definition. */
+export const fig4cTask: FigureDefinition<typeof fig4cSchema, Fig4cResult> = {
+  name: "fig4c",
+  description: "Figure 4(c): loss and L″ (h = 0.1) along the line from a late SGD→SAM end " +
+    "point (λ = 0) to the SGD end point (λ = 1) of the same seed, train and test subsets.",
+  schema: fig4cSchema,
+  scales: FIG4C_SCALES,
+  defaultScale: "small",
+  backend: "wasm",
+  backendOf: (config) => config.backend,
+  runFlags: SWEEP_RUN_FLAGS,
+  seeds: (config) => ({
+    roots: config.seeds,
+    streams: { init: "<seed>:init", data: "<seed>:epoch/<e>/shuffle and …/augment" },
+  }),
+  compute: computeFig4c,
+  table: fig4cTable,
+  chart: fig4cChart,
+  summary: (result) => ({ ...fig4cHeadline(result), gradientEvaluations: result.cost }),
+  datasets: (result) => result.datasets,
+};
+
+if (import.meta.main) await runMain(() => runFigure(fig4cTask, Deno.args).then(() => {}));
