@@ -42,6 +42,8 @@ export interface FigureDefinition<S extends z.ZodObject, R> extends FigureCliSpe
 export interface FigureContext {
   /** The result store root (`--out`), shared by every figure. */
   out: string;
+  /** The named config the run started from (`--scale`). */
+  scale: string;
   /** The figure's result folder (for checkpoints to resume from). */
   dir: string;
   configHash: string;
@@ -100,6 +102,7 @@ export async function runFigure<S extends z.ZodObject, R>(
   await Deno.mkdir(dir, { recursive: true });
   const result = await def.compute(config, {
     out: parsed.out,
+    scale,
     dir,
     configHash: hash,
     codeHash,

@@ -10,6 +10,8 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
+import { relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { fileSha256 } from "./store.ts";
 import type { Json } from "./config.ts";
 
@@ -103,4 +105,39 @@ export interface Manifest {
 /** Serializes a manifest as stable, human-readable JSON (two-space indent, trailing newline). */
 export function manifestJson(manifest: Manifest): string {
   return `${JSON.stringify(manifest, null, 2)}\n`;
+}
+
+/**
+ * sha256 over exactly the local modules `entry` imports (transitively, as `deno info` lists
+ * them) plus `deno.json` and `deno.lock`: a code hash that changes when, and only when, code
+ * that `entry` runs changes. Sweep states are keyed by it, so editing a chart or a CLI does
+ * not invalidate trained states, while any change to what trains them does.
+ *
+ * @throws {Error} when `deno info` fails (e.g. a module does not parse).
+ */
+export async function moduleGraphHash(entry: string, root = "."): Promise<string> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", entry],
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  if (!out.success) {
+    throw new Error(`deno info ${entry} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: { specifier: string }[];
+  };
+  const top = resolve(root);
+  const files = graph.modules
+    .filter((m) => m.specifier.startsWith("file://"))
+    .map((m) => fileURLToPath(m.specifier))
+    .filter((f) => !relative(top, f).startsWith(".."))
+    .concat([resolve(top, "deno.json"), resolve(top, "deno.lock")]);
+  const hash = createHash("sha256");
+  for (const file of [...new Set(files)].sort()) {
+    hash.update(`${relative(top, file)}\0${await fileSha256(file).catch(() => "missing")}\n`);
+  }
+  return hash.digest("hex");
 }

@@ -336,7 +336,7 @@ export const RUN_COSTS = {
 
 /**
  * Measures the seconds of one SGD step of a run's model on its backend, for plan estimates:
- * one warm-up and two timed steps on random inputs of at most 16 examples, scaled linearly
+ * one warm-up and two timed steps on random inputs of at most 8 examples, scaled linearly
  * to the batch size (an overestimate for small batches, whose fixed costs are shared).
  */
 export async function measureStepSeconds(settings: RunSettings): Promise<number> {
@@ -346,7 +346,7 @@ export async function measureStepSeconds(settings: RunSettings): Promise<number>
     numClasses: info.numClasses,
     inputShape: info.imageShape,
   });
-  const n = Math.min(settings.batchSize, 16);
+  const n = Math.min(settings.batchSize, 8);
   const rng = createRng(rngKey(0, "estimate", settings.model));
   const [h, w, c] = info.imageShape;
   const x = tf.tensor4d(Float32Array.from(rng.normals(n * h * w * c)), [n, h, w, c]);

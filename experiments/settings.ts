@@ -105,7 +105,6 @@ export const PAPER_INFERRED: Readonly<Record<string, string>> = {
   "T (ResNet/VGG)": "160 epochs, the script default; NOT FOUND for non-WRN settings (SPEC §3.4)",
   "ResNet/VGG schedule": "MultiStep ×0.1 at 80 and 120, lr 0.1 (ResNet) / 0.05 (VGG), wd " +
     "1e-4 / 5e-4: the usual recipes; the paper's are NOT FOUND (SPEC §4.5)",
-  "backend": "tensorflow (tfjs-node-gpu): a GPU is needed for this scale; it cannot load here",
 };
 
 /** The switch epochs of the paper-scale grid for T epochs (SPEC §3.2, inferred). */

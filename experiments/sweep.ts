@@ -14,7 +14,7 @@ import { CliError } from "../core/cli.ts";
 import type { Json } from "../core/config.ts";
 import { type FigureContext, RunPaused } from "../core/figure.ts";
 import { createProgress, formatDuration } from "../core/progress.ts";
-import { sourceHash } from "../core/provenance.ts";
+import { moduleGraphHash } from "../core/provenance.ts";
 import type { EpochRecord } from "../core/train.ts";
 import {
   criticalPathCost,
@@ -30,6 +30,7 @@ import {
 } from "../core/sweep/mod.ts";
 import { executeJob, measureStepSeconds, type RunBase, runBaseSchema } from "./runs.ts";
 import { parseConfig } from "../core/config.ts";
+import { PAPER_INFERRED } from "./settings.ts";
 import "./measures.ts";
 
 /** Run flags of every sweep figure. */
@@ -47,23 +48,23 @@ export const SWEEP_RUN_FLAGS = {
     boolean: true,
     description: "print the plan (runs, jobs, gradient evaluations, time estimate) and stop",
   },
+  "skip-timing": {
+    boolean: true,
+    description: "with --dry-run: do not time a training step (no time estimate)",
+  },
 };
 
-/** The files whose contents define how sweep states and measurements are computed. */
-export const TRAINING_CODE_PATHS = [
-  "core",
-  "models",
-  "data",
-  "experiments/runs.ts",
-  "experiments/measures.ts",
-  "experiments/worker.ts",
-  "deno.json",
-  "deno.lock",
-];
-
-/** The sweep store of a result root: `<out>/sweep`. */
+/**
+ * The sweep store of a result root: `<out>/sweep`, keyed by the hash of the code the worker
+ * runs (every module `experiments/worker.ts` imports, and the dependency lock).
+ */
 export async function sweepStore(out: string): Promise<SweepStore> {
-  return new SweepStore(join(out, "sweep"), await sourceHash(".", TRAINING_CODE_PATHS));
+  const worker = fileURLToPath(new URL("./worker.ts", import.meta.url));
+  return new SweepStore(join(out, "sweep"), await moduleGraphHash(worker, repoRoot()));
+}
+
+function repoRoot(): string {
+  return fileURLToPath(new URL("..", import.meta.url));
 }
 
 /** What a finished sweep reports (gradient evaluations in batches). */
@@ -86,6 +87,8 @@ function workerCount(flag: string | undefined): number {
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
+const settingsKey = (b: RunBase) => JSON.stringify([b.model, b.dataset, b.backend, b.batchSize]);
+
 /** The plan as text: runs, jobs, costs, and a time estimate per distinct model setting. */
 export async function describePlan(
   plan: Plan,
@@ -106,31 +109,32 @@ export async function describePlan(
   const settings = new Map<string, RunBase>();
   for (const job of train) {
     const base = parseConfig(runBaseSchema, job.base);
-    settings.set(JSON.stringify([base.model, base.dataset, base.backend, base.batchSize]), base);
+    settings.set(settingsKey(base), base);
   }
   let seconds = 0;
   let critical = 0;
   for (const [key, base] of settings) {
-    const mine = plan.jobs.filter((j) =>
-      j.kind === "train" && (() => {
-        const b = j.base as RunBase;
-        return JSON.stringify([b.model, b.dataset, b.backend, b.batchSize]) === key;
-      })()
-    );
-    try {
-      const step = await measureStepSeconds(base);
-      const cost = mine.reduce((s, j) => s + j.cost, 0);
+    const mine = train.filter((j) => settingsKey(j.base as RunBase) === key);
+    const cost = mine.reduce((s, j) => s + j.cost, 0);
+    const what = `${base.model} on ${base.dataset}, batch ${base.batchSize}`;
+    const step = await measureStepSeconds(base).catch((err: Error) => err);
+    if (typeof step === "number") {
       seconds += cost * step;
       critical = Math.max(critical, criticalPathCost(mine) * step);
       lines.push(
-        `  ${base.model} on ${base.dataset}, ${base.backend}, batch ${base.batchSize}: ` +
-          `one step ≈ ${step.toFixed(3)} s here (timed now) → ${formatDuration(cost * step)}`,
+        `  ${what}, ${base.backend}: one step ≈ ${step.toFixed(3)} s here (timed now) → ` +
+          formatDuration(cost * step),
       );
-    } catch (err) {
+      continue;
+    }
+    // The chosen backend cannot run here (e.g. a GPU backend): time the wasm backend instead.
+    lines.push(`  ${what}, ${base.backend}: cannot time here (${step.message.split(". ")[0]})`);
+    const wasm = await measureStepSeconds({ ...base, backend: "wasm" }).catch(() => null);
+    if (wasm !== null) {
       lines.push(
-        `  ${base.model} on ${base.dataset}, ${base.backend}: no estimate (${
-          (err as Error).message.split("\n")[0]
-        })`,
+        `    on wasm here one step ≈ ${wasm.toFixed(3)} s (timed now) → ${
+          formatDuration(cost * wasm)
+        } of compute; a GPU backend is needed for this scale`,
       );
     }
   }
@@ -164,7 +168,15 @@ export async function executeSweep(
   const shard = context.run.shard === undefined ? null : parseShardFlag(context.run.shard);
   const jobs = shard ? shardJobs(plan.jobs, shard) : plan.jobs;
   if (context.run["dry-run"] === "true") {
-    const lines = await describePlan(plan, { label: options.label, workers });
+    const lines = await describePlan(plan, {
+      label: options.label,
+      workers,
+      estimate: context.run["skip-timing"] !== "true",
+    });
+    if (context.scale.startsWith("paper")) {
+      lines.push("  inferred settings (SPEC could not verify these):");
+      for (const [what, why] of Object.entries(PAPER_INFERRED)) lines.push(`    ${what}: ${why}`);
+    }
     if (shard) {
       lines.push(
         `  shard ${shard.index}/${shard.count}: ${jobs.length} jobs, ${

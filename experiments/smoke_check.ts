@@ -1,0 +1,126 @@
+/**
+ * `deno task smoke-check`: after the smoke figures ran, checks (a) the hash lock: each smoke
+ * `data.csv` has the sha256 committed in `experiments/smoke.lock.json`, and (b) the trends:
+ * the paper's qualitative claims hold on those numbers (`experiments/trends.ts`).
+ *
+ *     deno task smoke-check [--out results/ci]          # check; exit 1 on any failure
+ *     deno task smoke-check --out results/ci --relock   # accept new hashes, print the diff
+ *
+ * Relock only when a change is meant to alter the numbers, and say why in the commit.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { CliError, runMain } from "../core/cli.ts";
+import { sha256Hex } from "../core/config.ts";
+import { parseCsv } from "../core/csv.ts";
+import { writeFileAtomic } from "../core/store.ts";
+import { type TrendCheck, TRENDS } from "./trends.ts";
+
+/** The lock file, next to this script. */
+export const LOCK_PATH = fileURLToPath(new URL("./smoke.lock.json", import.meta.url));
+
+/** The figures CI runs at smoke scale, in order. */
+export const SMOKE_FIGURES = ["fig4a", "fig1", "fig3", "fig5", "fig4b", "fig4c"];
+
+/** One figure's check: its hash against the lock, and its trends. */
+export interface FigureCheck {
+  figure: string;
+  sha256: string | null;
+  locked: string | null;
+  trends: TrendCheck[];
+}
+
+/** Checks the smoke results under `out` against a lock (pure apart from reading files). */
+export async function checkSmoke(
+  out: string,
+  lock: Record<string, string>,
+  figures: readonly string[] = SMOKE_FIGURES,
+): Promise<FigureCheck[]> {
+  const checks: FigureCheck[] = [];
+  for (const figure of figures) {
+    const text = await Deno.readTextFile(join(out, figure, "data.csv")).catch(() => null);
+    const trends = text === null ? [] : (TRENDS[figure]?.(parseCsv(text)) ?? []);
+    checks.push({
+      figure,
+      sha256: text === null ? null : sha256Hex(text),
+      locked: lock[figure] ?? null,
+      trends,
+    });
+  }
+  return checks;
+}
+
+/** Whether every hash matches its lock and every trend holds. */
+export function allPass(checks: readonly FigureCheck[], ignoreLock = false): boolean {
+  return checks.every((c) =>
+    c.sha256 !== null && (ignoreLock || c.sha256 === c.locked) && c.trends.every((t) => t.pass)
+  );
+}
+
+function report(checks: readonly FigureCheck[]): string[] {
+  const lines: string[] = [];
+  for (const c of checks) {
+    const lock = c.sha256 === null
+      ? "MISSING data.csv"
+      : c.sha256 === c.locked
+      ? "hash ok"
+      : `HASH ${c.sha256.slice(0, 12)} ≠ lock ${c.locked?.slice(0, 12) ?? "(none)"}`;
+    lines.push(`${c.figure}: ${lock}`);
+    for (const t of c.trends) lines.push(`  ${t.pass ? "PASS" : "FAIL"} ${t.claim}: ${t.detail}`);
+  }
+  return lines;
+}
+
+const HELP = `Usage: deno task smoke-check [--out DIR] [--relock]
+
+Checks the smoke figures under DIR (default results/ci): each data.csv against the sha256 in
+experiments/smoke.lock.json, and the paper's trends on its numbers. Exits 1 on any failure.
+
+Options:
+  --out DIR     result root of the smoke figures (default results/ci)
+  --relock      write the current hashes into the lock and print what changed
+  -h, --help    show this help`;
+
+async function main(args: string[]): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        out: { type: "string", default: "results/ci" },
+        relock: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new CliError(`smoke-check: ${(err as Error).message}`);
+  }
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const lock = JSON.parse(await Deno.readTextFile(LOCK_PATH).catch(() => "{}"));
+  const checks = await checkSmoke(values.out!, lock);
+  for (const line of report(checks)) console.log(line);
+  if (values.relock) {
+    const next: Record<string, string> = {};
+    for (const c of checks) {
+      if (c.sha256 === null) throw new CliError(`smoke-check: ${c.figure} has no data.csv to lock`);
+      next[c.figure] = c.sha256;
+      if (c.sha256 !== c.locked) {
+        console.log(`relock ${c.figure}: ${c.locked ?? "(none)"} → ${c.sha256}`);
+      }
+    }
+    await writeFileAtomic(LOCK_PATH, `${JSON.stringify(next, null, 2)}\n`);
+    console.log(`wrote ${LOCK_PATH}`);
+  }
+  const ok = allPass(checks, values.relock);
+  console.log(ok ? "smoke-check: all passed" : "smoke-check: FAILED");
+  if (!ok) Deno.exit(1);
+}
+
+if (import.meta.main) await runMain(() => main(Deno.args));

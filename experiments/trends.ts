@@ -1,0 +1,192 @@
+/**
+ * The paper's qualitative claims as checks on a figure's `data.csv`, so CI fails when a trend
+ * breaks. Each check reads only the CSV (the hash-locked numbers) and reports what it
+ * measured next to what it expects.
+ *
+ * Margins come from the spread over seeds: an effect counts as present when it exceeds the
+ * standard deviation over seeds of the quantity it compares (`*_std` columns of the mean rows),
+ * so a claim passes only where seed noise cannot explain it.
+ *
+ * @module
+ */
+
+/** One trend check's outcome. */
+export interface TrendCheck {
+  figure: string;
+  claim: string;
+  pass: boolean;
+  /** What was measured, with the numbers. */
+  detail: string;
+}
+
+type Row = Record<string, string>;
+const num = (row: Row | undefined, column: string) => Number(row?.[column] ?? NaN);
+const f3 = (x: number) => (Number.isFinite(x) ? x.toPrecision(3) : String(x));
+
+function meanRows(rows: Row[]): Row[] {
+  return rows.filter((r) => r.kind === "mean").sort((a, b) =>
+    num(a, "proportion") - num(b, "proportion")
+  );
+}
+
+/**
+ * Figure 3 (SGD→SAM): the smallest SAM proportion > 0 brings λ_max from SGD's most of the
+ * way to full SAM's, and full SAM is flatter than SGD by more than the seed spread; the late
+ * switch's test error is closer to full SAM's than SGD's is.
+ */
+export function fig3Trends(rows: Row[]): TrendCheck[] {
+  const means = meanRows(rows);
+  const sgd = means.find((r) => num(r, "proportion") === 0);
+  const sam = means.find((r) => num(r, "proportion") === 1);
+  const late = means.find((r) => num(r, "proportion") > 0 && num(r, "proportion") < 1);
+  const [lSgd, lSam, lLate] = [sgd, sam, late].map((r) => num(r, "lambda_max"));
+  const spread = Math.max(num(sgd, "lambda_max_std"), num(sam, "lambda_max_std"));
+  const reduction = (lSgd - lLate) / (lSgd - lSam);
+  return [
+    {
+      figure: "fig3",
+      claim: "full SAM ends flatter than SGD (by more than the seed spread)",
+      pass: lSgd - lSam > spread,
+      detail: `λ_max SGD ${f3(lSgd)}, SAM ${f3(lSam)}, largest seed std ${f3(spread)}`,
+    },
+    {
+      figure: "fig3",
+      claim: "a late switch recovers most of SAM's flatness",
+      pass: reduction >= 0.5,
+      detail: `proportion ${late?.proportion}: λ_max ${f3(lLate)}, ${
+        f3(100 * reduction)
+      }% of the way from SGD to SAM (need ≥ 50%)`,
+    },
+    {
+      figure: "fig3",
+      claim: "a late switch's test error is closer to full SAM's than SGD's is",
+      pass: Math.abs(num(late, "gap")) <= Math.abs(num(sgd, "gap")),
+      detail: `gap to full SAM: late ${f3(num(late, "gap"))} pp, SGD ${f3(num(sgd, "gap"))} pp`,
+    },
+  ];
+}
+
+/**
+ * Figure 5 (SAM→SGD): a short early SAM phase ends nearer SGD's sharpness than SAM's.
+ */
+export function fig5Trends(rows: Row[]): TrendCheck[] {
+  const means = meanRows(rows);
+  const sgd = means.find((r) => num(r, "proportion") === 0);
+  const sam = means.find((r) => num(r, "proportion") === 1);
+  const early = means.find((r) => num(r, "proportion") > 0 && num(r, "proportion") < 1);
+  const [lSgd, lSam, lEarly] = [sgd, sam, early].map((r) => num(r, "lambda_max"));
+  return [{
+    figure: "fig5",
+    claim: "early SAM barely matters: its λ_max stays nearer SGD's than SAM's",
+    pass: Math.abs(lEarly - lSgd) < Math.abs(lEarly - lSam),
+    detail: `proportion ${early?.proportion}: λ_max ${f3(lEarly)}; SGD ${f3(lSgd)}, SAM ${
+      f3(lSam)
+    }`,
+  }];
+}
+
+/** Figure 4(b): the mean loss grows geometrically over the first SAM steps. */
+export function fig4bTrends(rows: Row[]): TrendCheck[] {
+  const fits = rows.filter((r) => r.kind === "fit");
+  const growth = (variant: string) => num(fits.find((r) => r.variant === variant), "growth");
+  return ["sam", "ascent"].map((variant) => ({
+    figure: "fig4b",
+    claim: `${variant === "sam" ? "SAM" : "ascent-only"}: the loss grows geometrically at first`,
+    pass: growth(variant) > 1,
+    detail: `fitted growth ×${f3(growth(variant))} per step`,
+  }));
+}
+
+/**
+ * Figure 4(c): no barrier between the end points on the train loss (the maximum over
+ * λ ∈ [0, 1] exceeds the larger end point by less than the seed spread there), and L″ is
+ * larger near the SGD end (λ ∈ [0.6, 1]) than near the switched end (λ ∈ [0, 0.4]).
+ */
+export function fig4cTrends(rows: Row[]): TrendCheck[] {
+  const train = rows.filter((r) => r.kind === "mean" && r.split === "train");
+  const at = (lambda: number) => train.find((r) => Math.abs(num(r, "lambda") - lambda) < 1e-9);
+  const inside = train.filter((r) => num(r, "lambda") >= 0 && num(r, "lambda") <= 1);
+  const top = Math.max(...inside.map((r) => num(r, "loss")));
+  const ends = Math.max(num(at(0), "loss"), num(at(1), "loss"));
+  const spread = Math.max(...inside.map((r) => num(r, "loss_std") || 0));
+  const meanCurv = (lo: number, hi: number) => {
+    const values = inside.filter((r) => num(r, "lambda") >= lo && num(r, "lambda") <= hi)
+      .map((r) => num(r, "curvature")).filter(Number.isFinite);
+    return values.reduce((a, b) => a + b, 0) / values.length;
+  };
+  const [near0, near1] = [meanCurv(0, 0.4), meanCurv(0.6, 1)];
+  return [
+    {
+      figure: "fig4c",
+      claim: "no loss barrier between the switched and the SGD end point",
+      pass: top - ends <= spread + 1e-6,
+      detail: `max train loss on [0, 1] ${f3(top)}, larger end ${f3(ends)}, seed spread ${
+        f3(spread)
+      }`,
+    },
+    {
+      figure: "fig4c",
+      claim: "L″ grows toward the SGD end",
+      pass: near1 > near0,
+      detail: `mean L″ on λ ∈ [0.6, 1] ${f3(near1)} vs [0, 0.4] ${f3(near0)}`,
+    },
+  ];
+}
+
+/** Figure 1: every curve's test error falls, and the late switch ends within SAM's reach. */
+export function fig1Trends(rows: Row[]): TrendCheck[] {
+  const means = rows.filter((r) => r.kind === "mean");
+  const last = Math.max(...means.map((r) => num(r, "epoch")));
+  const final = (curve: string) => means.find((r) => r.curve === curve && num(r, "epoch") === last);
+  const first = (curve: string) => means.find((r) => r.curve === curve && num(r, "epoch") === 1);
+  const curves = ["SGD", "SAM", "SGD→SAM"];
+  const gap = Math.abs(num(final("SGD→SAM"), "test_error") - num(final("SAM"), "test_error"));
+  const spread = Math.max(...curves.map((c) => num(final(c), "test_error_std")));
+  return [
+    {
+      figure: "fig1",
+      claim: "training lowers the test error of every curve",
+      pass: curves.every((c) => num(final(c), "test_error") < num(first(c), "test_error")),
+      detail: curves.map((c) =>
+        `${c} ${f3(num(first(c), "test_error"))}→${f3(num(final(c), "test_error"))}%`
+      ).join(", "),
+    },
+    {
+      figure: "fig1",
+      claim: "the late switch ends within the seed spread of full SAM's test error",
+      pass: gap <= spread,
+      detail: `|late − SAM| ${f3(gap)} pp, largest seed std ${f3(spread)} pp`,
+    },
+  ];
+}
+
+/** Figure 4(a) on the toy: USAM escapes exponentially and SAM/USAM end flatter than SGD. */
+export function fig4aTrends(rows: Row[]): TrendCheck[] {
+  const end = (optimizer: string) =>
+    num(rows.find((r) => r.kind === "endpoint" && r.optimizer === optimizer), "sharpness");
+  const usamFit = rows.find((r) => r.kind === "rate" && r.optimizer === "usam");
+  return [
+    {
+      figure: "fig4a",
+      claim: "SAM and USAM settle at flatter minima than SGD's",
+      pass: end("sam") < end("sgd") && end("usam") < end("sgd"),
+      detail: `end sharpness SGD ${f3(end("sgd"))}, SAM ${f3(end("sam"))}, USAM ${f3(end("usam"))}`,
+    },
+    {
+      figure: "fig4a",
+      claim: "USAM's loss grows geometrically after the switch",
+      pass: num(usamFit, "growth_fitted_mean") > 1,
+      detail: `fitted mean growth ×${f3(num(usamFit, "growth_fitted_mean"))} per step`,
+    },
+  ];
+}
+
+/** The trend checks of each figure. */
+export const TRENDS: Record<string, (rows: Row[]) => TrendCheck[]> = {
+  fig1: fig1Trends,
+  fig3: fig3Trends,
+  fig4a: fig4aTrends,
+  fig4b: fig4bTrends,
+  fig4c: fig4cTrends,
+  fig5: fig5Trends,
+};

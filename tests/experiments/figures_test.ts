@@ -1,0 +1,104 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ConfigError, sha256Hex } from "../../core/config.ts";
+import { CliError } from "../../core/cli.ts";
+import { runFigure, RunPaused } from "../../core/figure.ts";
+import { fig1Task } from "../../experiments/fig1.ts";
+import { fig3Task } from "../../experiments/fig3.ts";
+import { fig4bTask } from "../../experiments/fig4b.ts";
+import { fig4cTask } from "../../experiments/fig4c.ts";
+import { fig5Task } from "../../experiments/fig5.ts";
+
+const HAVE_FMNIST = (() => {
+  try {
+    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
+  } catch {
+    return Deno.env.get("LATE_SAM_DATA") !== undefined;
+  }
+})();
+
+const TASKS = [fig1Task, fig3Task, fig4bTask, fig4cTask, fig5Task] as const;
+
+async function quiet<T>(fn: () => Promise<T>): Promise<T> {
+  const [log, error] = [console.log, console.error];
+  console.log = () => {};
+  console.error = () => {};
+  try {
+    return await fn();
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+}
+
+Deno.test("every sweep figure prints --help with its scales and sweep flags", async () => {
+  for (const task of TASKS) {
+    let text = "";
+    const log = console.log;
+    console.log = (s: string) => (text += s);
+    try {
+      assert.equal(await runFigure(task as never, ["--help"]), null);
+    } finally {
+      console.log = log;
+    }
+    for (const word of ["smoke", "small", "paper", "--workers", "--shard", "--dry-run"]) {
+      assert.ok(text.includes(word), `${task.name} --help lacks ${word}`);
+    }
+  }
+});
+
+Deno.test("--scale paper validates and --dry-run prints the plan of every sweep figure", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    for (const task of TASKS) {
+      const err = await quiet(() =>
+        runFigure(task as never, ["--scale", "paper", "--dry-run", "--skip-timing", "--out", out]).then(
+          () => null,
+          (e) => e,
+        )
+      );
+      assert.ok(err instanceof RunPaused, `${task.name}: ${err}`);
+      const text = (err as Error).message;
+      assert.match(text, new RegExp(`${task.name}: \\d+ runs in \\d+ groups`));
+      assert.match(text, /gradient evaluations \(mini-batches\): [\d,]+ planned/);
+      assert.match(text, /inferred|NOT FOUND/);
+    }
+    // A dry run trains nothing.
+    assert.equal(await Deno.stat(join(out, "sweep")).catch(() => null), null);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("bad sweep flags are rejected with the field or flag named", async () => {
+  await assert.rejects(() => runFigure(fig3Task, ["--switches", "3,99", "--scale", "smoke"]), (e) =>
+    e instanceof ConfigError && /--switches/.test(e.message));
+  await assert.rejects(
+    () => quiet(() => runFigure(fig3Task, ["--scale", "smoke", "--shard", "3/2", "--dry-run"])),
+    (e) => e instanceof CliError && /--shard must be i\/n/.test(e.message),
+  );
+  await assert.rejects(
+    () => quiet(() => runFigure(fig1Task, ["--scale", "smoke", "--workers", "0"])),
+    (e) => e instanceof CliError && /--workers must be a positive integer/.test(e.message),
+  );
+});
+
+Deno.test({
+  name: "a sweep figure's outputs do not depend on the number of workers",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    try {
+      const args = ["--scale", "smoke", "--train-size", "128", "--test-size", "64", "--epochs", "2"];
+      const files = ["data.csv", "figure.svg"];
+      const hashes = async (out: string) =>
+        await Promise.all(
+          files.map(async (f) => sha256Hex(await Deno.readFile(join(out, "fig1", f)))),
+        );
+      await quiet(() => runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "1", "--out", a]));
+      await quiet(() => runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "2", "--out", b]));
+      assert.deepEqual(await hashes(a), await hashes(b));
+    } finally {
+      await Promise.all([a, b].map((d) => Deno.remove(d, { recursive: true })));
+    }
+  },
+});
