@@ -157,3 +157,42 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a job interrupted mid-way resumes from its last epoch checkpoint, bitwise",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const reference = new SweepStore(join(root, "reference"), "test");
+      const { plan } = await execute(reference, [run(0, 1)]);
+      const [job] = plan.jobs;
+      const store = new SweepStore(join(root, "interrupted"), "test");
+      // Crash in the second epoch (ticks: 3 SGD steps, then 2 per SAM step): epoch 0 is in the
+      // partial checkpoint.
+      let ticks = 0;
+      await assert.rejects(
+        executeJob(job, {
+          store,
+          tick: () => {
+            if (++ticks > 7) throw new Error("power cut");
+          },
+        }),
+        /power cut/,
+      );
+      assert.ok(await Deno.stat(store.partialPath(job.id)));
+      assert.equal(await store.readState(job.id), null);
+      await executeJob(job, { store });
+      assert.deepEqual(await bytes(store, job.id), await bytes(reference, job.id));
+      await assert.rejects(Deno.stat(store.partialPath(job.id)), Deno.errors.NotFound);
+      const noTimes = (records: { seconds: number }[]) =>
+        records.map((r) => ({ ...r, seconds: 0 }));
+      assert.deepEqual(
+        noTimes(await runRecords({ store, plan }, job.id)),
+        noTimes(await runRecords({ store: reference, plan }, job.id)),
+      );
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
