@@ -123,6 +123,15 @@ function p2Verdict(r: Omit<P2Result, "verdict">, options: P2Options): Verdict {
   const escaped = maxAbs >= 100 * Math.abs(t.start * b) && maxAbs >= b / 10;
   const stays = maxAbs < 2 * b;
   const pass = bounded.length > 0 && boundHolds && unstable && escaped && stays;
+  // The largest η up to which every η of the sweep keeps every ρ inside.
+  const allUpTo = (v: FullBatchSam) => {
+    let last = NaN;
+    for (const x of r.thresholds.filter((x) => x.variant === v)) {
+      if (!x.all) break;
+      last = x.eta;
+    }
+    return last;
+  };
   const finite = (v: FullBatchSam) => r.thresholds.filter((x) => x.variant === v && !x.all);
   const describe = (v: FullBatchSam) => {
     const f = finite(v);
@@ -151,7 +160,9 @@ function p2Verdict(r: Omit<P2Result, "verdict">, options: P2Options): Verdict {
       `USAM escapes θ₀ = ${t.start}b at ×${fmt(r.escapeFit)}/step (linearization ×${
         fmt(r.escapePredicted)
       }) and stays within |θ| ≤ ${fmt(maxAbs / b)}b`,
-    measured: `ρ* = ∞ for ηa ≤ 2b; escape ×${fmt(r.escapeFit)}/step, max |θ| ${fmt(maxAbs / b)}b`,
+    measured: `every ρ ≤ ${fmt(Math.max(...options.rhos))} stays for η ≤ ${
+      P2_VARIANTS.map((v) => `${fmt(allUpTo(v))} (${v})`).join(", ")
+    }; escape ×${fmt(r.escapeFit)}/step, max |θ| ${fmt(maxAbs / b)}b`,
     predicted: `stays in (−2b, 2b) for small ρ; |θ_t| < max(|θ₀|, ηa)`,
     numbers: {
       boundHolds,

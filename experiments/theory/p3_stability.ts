@@ -215,6 +215,7 @@ function p3Verdict(ctx: LsContext, band: Band, points: P3Point[], options: P3Opt
       satisfiedDivergedSimulation: satisfiedDiverged,
       satisfiedUnstableExact: satisfiedUnstable,
       simulationAgreesWithExact: agree,
+      undecidedExact: points.filter((p) => p.exactVerdict === "undecided").length,
       gammaExactMin: alignment.min,
       gammaExactMax: alignment.max,
       gammaSampledMin: sampled.min,

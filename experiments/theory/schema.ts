@@ -95,7 +95,7 @@ const small: TheoryConfig = {
   seed: 0,
   data: { n: 20, d: 60, featureStd: 0.4, startLoss: 1e-8 },
   gamma: { directions: 2000 },
-  power: { iterations: 2000, bisections: 30 },
+  power: { iterations: 2000, bisections: 24 },
   p3: {
     etas: [0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8],
     rhos: [0, 0.25, 0.5, 1, 1.5, 2],
