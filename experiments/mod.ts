@@ -5,4 +5,5 @@
  * @module
  */
 export * from "./fig4a.ts";
+export * from "./theory.ts";
 export * from "./train.ts";

@@ -1,0 +1,91 @@
+/**
+ * The summary of the four claims: a console table, `theory/data.csv`, and a chart that draws
+ * the same table.
+ *
+ * @module
+ */
+import type { Cell } from "../../core/csv.ts";
+import type { ChartSpec } from "../../core/render.ts";
+import { CHART_CONFIG, VEGA_LITE_SCHEMA, type Verdict } from "./common.ts";
+
+/** Columns of `theory/data.csv`. */
+export const SUMMARY_COLUMNS = [
+  "claim",
+  "statement",
+  "verdict",
+  "measured",
+  "predicted",
+  "detail",
+] as const;
+
+/** One row per claim, in claim order (P1…P4). */
+export function summaryRows(verdicts: Verdict[]): Record<string, Cell>[] {
+  return [...verdicts].sort((a, b) => a.claim.localeCompare(b.claim)).map((v) => ({
+    claim: v.claim,
+    statement: v.statement,
+    verdict: v.pass ? "PASS" : "FAIL",
+    measured: v.measured,
+    predicted: v.predicted,
+    detail: v.line,
+  }));
+}
+
+/** The summary as a fixed-width text table. */
+export function summaryTable(verdicts: Verdict[]): string {
+  const rows = summaryRows(verdicts);
+  const cols = ["claim", "statement", "verdict", "measured", "predicted"] as const;
+  const width = (c: string) => Math.max(c.length, ...rows.map((r) => String(r[c]).length));
+  const line = (cells: string[]) =>
+    cells.map((cell, i) => cell.padEnd(width(cols[i]))).join("  ").trimEnd();
+  return [
+    line([...cols]),
+    line(cols.map((c) => "-".repeat(width(c)))),
+    ...rows.map((r) => line(cols.map((c) => String(r[c])))),
+  ].join("\n");
+}
+
+/** The summary chart: the table drawn with text marks, verdicts colored. */
+export function summaryChart(verdicts: Verdict[]): ChartSpec {
+  const rows = summaryRows(verdicts);
+  const cols = [
+    { field: "claim", title: "claim", width: 40 },
+    { field: "statement", title: "statement", width: 300 },
+    { field: "verdict", title: "verdict", width: 60 },
+    { field: "measured", title: "measured", width: 330 },
+    { field: "predicted", title: "predicted (reconstructed, SPEC §7)", width: 330 },
+  ];
+  const cells = rows.flatMap((r, i) =>
+    cols.map((c) => ({ row: i, column: c.title, text: String(r[c.field]), verdict: r.verdict }))
+  );
+  return {
+    $schema: VEGA_LITE_SCHEMA,
+    title: {
+      text: "The theory, checked numerically: P1–P4",
+      subtitle: "Each claim's section in theory-p1 … theory-p4 holds its data, chart and numbers.",
+      anchor: "start",
+    },
+    hconcat: cols.map((c) => ({
+      width: c.width,
+      height: 24 * rows.length,
+      data: { values: cells.filter((x) => x.column === c.title) },
+      mark: { type: "text", align: "left", baseline: "middle", fontSize: 11 },
+      encoding: {
+        y: { field: "row", type: "ordinal", axis: null },
+        x: { value: 0 },
+        text: { field: "text", type: "nominal" },
+        color: c.field === "verdict"
+          ? {
+            field: "verdict",
+            type: "nominal",
+            scale: { domain: ["PASS", "FAIL"], range: ["#2ca02c", "#d62728"] },
+            legend: null,
+          }
+          : { value: "black" },
+      },
+      title: { text: c.title, anchor: "start", fontSize: 12 },
+      view: { stroke: null },
+    })),
+    spacing: 4,
+    config: CHART_CONFIG,
+  } as ChartSpec;
+}
