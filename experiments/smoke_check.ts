@@ -23,7 +23,19 @@ import { type TrendCheck, TRENDS } from "./trends.ts";
 export const LOCK_PATH = fileURLToPath(new URL("./smoke.lock.json", import.meta.url));
 
 /** The figures CI runs at smoke scale, in order. */
-export const SMOKE_FIGURES = ["fig4a", "fig1", "fig3", "fig5", "fig4b", "fig4c"];
+export const SMOKE_FIGURES = [
+  "fig4a",
+  "theory",
+  "theory-p1",
+  "theory-p2",
+  "theory-p3",
+  "theory-p4",
+  "fig1",
+  "fig3",
+  "fig5",
+  "fig4b",
+  "fig4c",
+];
 
 /** One figure's check: its hash against the lock, and its trends. */
 export interface FigureCheck {

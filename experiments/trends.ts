@@ -181,6 +181,19 @@ export function fig4aTrends(rows: Row[]): TrendCheck[] {
   ];
 }
 
+/** The theory checks (P1–P4): every claim's verdict in the summary table is PASS. */
+export function theoryTrends(rows: Row[]): TrendCheck[] {
+  return ["P1", "P2", "P3", "P4"].map((claim) => {
+    const row = rows.find((r) => r.claim === claim);
+    return {
+      figure: "theory",
+      claim: `${claim} ${row?.statement ?? "(missing)"} holds numerically`,
+      pass: row?.verdict === "PASS",
+      detail: row ? `${row.verdict}: ${row.measured}` : "no row",
+    };
+  });
+}
+
 /** The trend checks of each figure. */
 export const TRENDS: Record<string, (rows: Row[]) => TrendCheck[]> = {
   fig1: fig1Trends,
@@ -189,4 +202,5 @@ export const TRENDS: Record<string, (rows: Row[]) => TrendCheck[]> = {
   fig4b: fig4bTrends,
   fig4c: fig4cTrends,
   fig5: fig5Trends,
+  theory: theoryTrends,
 };
