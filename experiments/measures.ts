@@ -26,7 +26,7 @@ import type { Batch } from "../core/batch.ts";
 import { evalBatches } from "../data/mod.ts";
 import { lambdaGrid, LINE_H, lineProfile } from "../core/metrics/line.ts";
 import { measureSharpness } from "../core/metrics/sharpness.ts";
-import { crossEntropy } from "../models/mod.ts";
+import { crossEntropy } from "../models/loss.ts";
 import type { Dataset } from "../data/mod.ts";
 import { type PreparedRun, registerMeasure } from "./runs.ts";
 

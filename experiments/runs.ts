@@ -45,7 +45,10 @@ import {
   WRN_AUGMENT,
 } from "../data/mod.ts";
 import type { Dataset } from "../data/mod.ts";
-import { createModel, crossEntropy, MODEL_NAMES, smoothCrossEntropy } from "../models/mod.ts";
+// Model modules by file, not through models/mod.ts: the sweep code hash covers exactly the
+// modules a worker imports, and the theory problems re-exported there train nothing.
+import { createModel, MODEL_NAMES } from "../models/registry.ts";
+import { crossEntropy, smoothCrossEntropy } from "../models/loss.ts";
 import { treeDispose } from "../core/tree.ts";
 
 /** Training augmentations by name (SPEC §4.7). */
