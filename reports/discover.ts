@@ -207,3 +207,25 @@ export function displayPath(path: string, from = "."): string {
   const rel = relative(from, path) || ".";
   return rel.split("\\").join("/");
 }
+
+/** The sweep stores under a result root (`<out>/sweep`, `<out>/<sub>/sweep`). */
+export async function sweepStores(out: string): Promise<string[]> {
+  const found: string[] = [];
+  const visit = async (dir: string, depth: number) => {
+    if (await Deno.stat(join(dir, "sweep", "states")).then((s) => s.isDirectory, () => false)) {
+      found.push(join(dir, "sweep"));
+    }
+    if (depth === 0) return;
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        if (e.isDirectory && e.name !== "sweep" && !e.name.startsWith(".")) names.push(e.name);
+      }
+    } catch {
+      return;
+    }
+    for (const name of names.sort()) await visit(join(dir, name), depth - 1);
+  };
+  await visit(out, 2);
+  return found;
+}
