@@ -60,9 +60,7 @@ function at(config: Config, path: string): unknown {
 }
 
 function show(value: unknown): string {
-  if (Array.isArray(value)) return value.map(show).join(", ");
-  if (typeof value === "number") return String(value);
-  return String(value);
+  return Array.isArray(value) ? value.map(show).join(", ") : String(value);
 }
 
 /** `text` with `{path}` placeholders filled from the config; parts whose field is absent dropped. */

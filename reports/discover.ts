@@ -10,16 +10,14 @@ import { join, relative } from "node:path";
 import { z } from "zod";
 import { MANIFEST_FILE } from "../core/store.ts";
 
-const jsonValue: z.ZodType<unknown> = z.unknown();
-
 /** The manifest fields the report and the audit read (others are kept, unchecked). */
 export const reportManifestSchema = z.looseObject({
   figure: z.string().min(1),
   scale: z.string(),
-  config: jsonValue,
+  config: z.record(z.string(), z.unknown()),
   configHash: z.string(),
   codeHash: z.string().optional(),
-  seeds: jsonValue.optional(),
+  seeds: z.unknown().optional(),
   backend: z.string().optional(),
   environment: z.looseObject({
     git: z.looseObject({
@@ -33,7 +31,7 @@ export const reportManifestSchema = z.looseObject({
   startedAt: z.string().optional(),
   wallSeconds: z.number().optional(),
   outputs: z.record(z.string(), z.string()),
-  summary: jsonValue.optional(),
+  summary: z.unknown().optional(),
 });
 
 /** A manifest as the report reads it. */
