@@ -51,10 +51,11 @@ Deno.test("--scale paper validates and --dry-run prints the plan of every sweep 
   try {
     for (const task of TASKS) {
       const err = await quiet(() =>
-        runFigure(task as never, ["--scale", "paper", "--dry-run", "--skip-timing", "--out", out]).then(
-          () => null,
-          (e) => e,
-        )
+        runFigure(task as never, ["--scale", "paper", "--dry-run", "--skip-timing", "--out", out])
+          .then(
+            () => null,
+            (e) => e,
+          )
       );
       assert.ok(err instanceof RunPaused, `${task.name}: ${err}`);
       const text = (err as Error).message;
@@ -70,8 +71,10 @@ Deno.test("--scale paper validates and --dry-run prints the plan of every sweep 
 });
 
 Deno.test("bad sweep flags are rejected with the field or flag named", async () => {
-  await assert.rejects(() => runFigure(fig3Task, ["--switches", "3,99", "--scale", "smoke"]), (e) =>
-    e instanceof ConfigError && /--switches/.test(e.message));
+  await assert.rejects(
+    () => runFigure(fig3Task, ["--switches", "3,99", "--scale", "smoke"]),
+    (e) => e instanceof ConfigError && /--switches/.test(e.message),
+  );
   await assert.rejects(
     () => quiet(() => runFigure(fig3Task, ["--scale", "smoke", "--shard", "3/2", "--dry-run"])),
     (e) => e instanceof CliError && /--shard must be i\/n/.test(e.message),
@@ -88,14 +91,27 @@ Deno.test({
   fn: async () => {
     const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
     try {
-      const args = ["--scale", "smoke", "--train-size", "128", "--test-size", "64", "--epochs", "2"];
+      const args = [
+        "--scale",
+        "smoke",
+        "--train-size",
+        "128",
+        "--test-size",
+        "64",
+        "--epochs",
+        "2",
+      ];
       const files = ["data.csv", "figure.svg"];
       const hashes = async (out: string) =>
         await Promise.all(
           files.map(async (f) => sha256Hex(await Deno.readFile(join(out, "fig1", f)))),
         );
-      await quiet(() => runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "1", "--out", a]));
-      await quiet(() => runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "2", "--out", b]));
+      await quiet(() =>
+        runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "1", "--out", a])
+      );
+      await quiet(() =>
+        runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "2", "--out", b])
+      );
       assert.deepEqual(await hashes(a), await hashes(b));
     } finally {
       await Promise.all([a, b].map((d) => Deno.remove(d, { recursive: true })));
