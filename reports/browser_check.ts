@@ -69,6 +69,9 @@ export function checkProblems(check: PageCheck): string[] {
   return problems;
 }
 
+/** The tallest screenshot taken at full scale (Chromium's limit is 16,384 pixels). */
+const MAX_SCREENSHOT_PIXELS = 16_000;
+
 const LOCAL_SCHEMES = ["file:", "data:", "blob:", "about:", "chrome-error:"];
 
 /** The expression that reports the charts' state (run in the page). */
@@ -156,13 +159,14 @@ export async function checkPage(
       if (state.finished || performance.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 100));
     }
-    // The whole page: grow the viewport to the content height (Chromium caps textures at 16k).
+    // The whole page: grow the viewport to the content height, scaled down when taller than
+    // the 16,000 pixels Chromium can capture at once.
     const metrics = await client.send("Page.getLayoutMetrics", {}, sid);
-    const size = metrics.cssContentSize as { height: number };
+    const height = Math.ceil((metrics.cssContentSize as { height: number }).height);
     await client.send("Emulation.setDeviceMetricsOverride", {
       width,
-      height: Math.min(16_000, Math.ceil(size.height)),
-      deviceScaleFactor: 1,
+      height,
+      deviceScaleFactor: Math.min(1, MAX_SCREENSHOT_PIXELS / height),
       mobile: false,
     }, sid);
     const shot = await client.send("Page.captureScreenshot", { format: "png" }, sid);

@@ -172,7 +172,7 @@ const STYLE = `
 :root { color-scheme: light; --ink: #1d1d1f; --muted: #5f6368; --line: #d9dce1; --accent: #b3261e; }
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.5 "DejaVu Sans", system-ui, sans-serif; color: var(--ink); background: #fafafa; }
-header, main, footer { max-width: 1040px; margin: 0 auto; padding: 0 20px; }
+header, main, footer { max-width: 1240px; margin: 0 auto; padding: 0 20px; }
 header { padding-top: 24px; }
 h1 { font-size: 1.6em; margin: 0.2em 0 0.4em; }
 h2 { font-size: 1.3em; margin: 0 0 0.4em; }

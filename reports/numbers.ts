@@ -110,6 +110,8 @@ export function summaryBlocks(
     const name = path.join(".");
     if (typeof value === "string" && value.includes("\n")) {
       blocks.push({ kind: "text", caption: name, text: value });
+    } else if (value === null) {
+      pairs.push([{ text: name }, { text: "—", title: "null (not computed)" }]);
     } else if (isScalarish(value)) {
       pairs.push([{ text: name }, cell(value)]);
     } else if (Array.isArray(value)) {

@@ -195,6 +195,7 @@ Deno.test("numbers: formatting, CSV aggregates and flattened summaries", () => {
 
   const blocks = summaryBlocks({
     a: 1.23456,
+    none: null,
     nested: { b: true, c: [1, 2] },
     list: [{ p: 0, q: "x" }, { p: 1, r: 2 }],
     table: "line 1\nline 2",
@@ -205,6 +206,7 @@ Deno.test("numbers: formatting, CSV aggregates and flattened summaries", () => {
   assert.ok(head.kind === "table" && list.kind === "table" && text.kind === "text");
   assert.deepEqual(head.table.rows.map((r) => r.map((c) => c.text)), [
     ["a", "1.235"],
+    ["none", "—"],
     ["nested.b", "yes"],
     ["nested.c", "1, 2"],
   ]);
