@@ -2,9 +2,11 @@
  * Command lines for experiment scripts, derived from their config schema.
  *
  * Every field of a figure's zod config schema becomes a flag (`sam.rho` → `--sam.rho`,
- * `numTrials` → `--num-trials`), overriding the named config chosen with `--scale`. The result
- * is validated by the schema, so a bad value is rejected with the field named, and `node:util`
- * `parseArgs` in strict mode rejects unknown flags.
+ * `numTrials` → `--num-trials`), overriding the named config chosen with `--scale` (or a stored
+ * config read with `--config FILE`, e.g. a result's `manifest.json`, which is how an audit
+ * re-runs exactly what a manifest records). The result is validated by the schema, so a bad
+ * value is rejected with the field named, and `node:util` `parseArgs` in strict mode rejects
+ * unknown flags.
  *
  * @module
  */
@@ -131,13 +133,48 @@ export interface FigureArgs<C> {
 
 const COMMON_FLAGS = {
   scale: { type: "string" },
+  config: { type: "string" },
   out: { type: "string", default: "results" },
   force: { type: "boolean", default: false },
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
+/** A config read with `--config`: the config object, and the scale a manifest recorded. */
+export interface StoredConfig {
+  config: Record<string, unknown>;
+  /** The manifest's `scale`, when the file is a manifest. */
+  scale?: string;
+}
+
 /**
- * Parses an experiment script's arguments: `--scale` picks a named config, config flags
+ * Reads a stored config for `--config`: either a bare config object (`config.json`) or a
+ * figure manifest (`manifest.json`, recognised by its `config` and `configHash` fields), whose
+ * `config` and `scale` are used.
+ *
+ * @throws {CliError} when the file cannot be read or does not hold a JSON object.
+ */
+export function readStoredConfig(path: string, task = "config"): StoredConfig {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Deno.readTextFileSync(path));
+  } catch (err) {
+    throw new CliError(`${task}: --config ${path}: ${(err as Error).message}`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!isObject(parsed)) throw new CliError(`${task}: --config ${path} is not a JSON object`);
+  if (isObject(parsed.config) && typeof parsed.configHash === "string") {
+    return {
+      config: parsed.config,
+      scale: typeof parsed.scale === "string" ? parsed.scale : undefined,
+    };
+  }
+  return { config: parsed };
+}
+
+/**
+ * Parses an experiment script's arguments: `--scale` picks a named config (or `--config FILE`
+ * reads a stored one, taking the manifest's scale unless `--scale` is given), config flags
  * override its fields, the schema validates the result.
  *
  * @returns the parsed arguments, or `{ help }` with the usage text when `--help` was given.
@@ -166,7 +203,10 @@ export function parseFigureArgs<S extends z.ZodObject>(
     throw new CliError(`${spec.name}: ${(err as Error).message}`);
   }
   if (values.help) return { help: figureHelp(spec, flags) };
-  const scale = (values.scale as string | undefined) ?? spec.defaultScale;
+  const stored = typeof values.config === "string"
+    ? readStoredConfig(values.config, spec.name)
+    : undefined;
+  const scale = (values.scale as string | undefined) ?? stored?.scale ?? spec.defaultScale;
   const base = spec.scales[scale];
   if (!base) {
     throw new CliError(
@@ -175,7 +215,7 @@ export function parseFigureArgs<S extends z.ZodObject>(
       }`,
     );
   }
-  const config = structuredClone(base) as Record<string, unknown>;
+  const config = structuredClone(stored?.config ?? base) as Record<string, unknown>;
   for (const f of flags) {
     const raw = values[f.flag];
     if (raw !== undefined) setPath(config, f.path, parseValue(f, raw));
@@ -220,7 +260,8 @@ export function figureHelp<S extends z.ZodObject>(
 ): string {
   const defaults = spec.scales[spec.defaultScale];
   const lines = [
-    `Usage: deno task ${spec.name} [--scale NAME] [--out DIR] [--force] [--FIELD VALUE ...]`,
+    `Usage: deno task ${spec.name} [--scale NAME | --config FILE] [--out DIR] [--force] ` +
+    `[--FIELD VALUE ...]`,
     "",
     spec.description,
     "",
@@ -228,6 +269,8 @@ export function figureHelp<S extends z.ZodObject>(
     `  --scale NAME        named config: ${
       Object.keys(spec.scales).join(", ")
     } (default ${spec.defaultScale})`,
+    "  --config FILE       start from a stored config (config.json or a result's manifest.json,",
+    "                      whose scale is taken unless --scale is given) instead of the scale's",
     "  --out DIR           result store root (default results); writes DIR/<figure>/",
     "  --force             recompute even when a completed result with this config exists",
     "  -h, --help          show this help",

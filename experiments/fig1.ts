@@ -93,6 +93,8 @@ interface Fig1Run {
 export interface Fig1Result {
   runs: Fig1Run[];
   cost: SweepOutcome["cost"];
+  /** The sweep's runs, for the manifest (`summary.runs`). */
+  sweepRuns: SweepOutcome["runs"];
   datasets: Record<string, string>;
 }
 
@@ -131,7 +133,7 @@ async function computeFig1(
     runs.push({ curve: r.curve, seed: r.seed, id, records: await runRecords(outcome, id) });
   }
   const data = await runData(settingsOf(config), context.run["data-dir"]);
-  return { runs, cost: outcome.cost, datasets: data.files };
+  return { runs, cost: outcome.cost, sweepRuns: outcome.runs, datasets: data.files };
 }
 
 /** Per-epoch mean ± std test error (%) of each curve. */
@@ -281,6 +283,7 @@ export const fig1Task: FigureDefinition<typeof fig1Schema, Fig1Result> = {
   summary: (result) => ({
     finalTestError: fig1Final(result),
     gradientEvaluations: result.cost,
+    runs: result.sweepRuns,
   }),
   datasets: (result) => result.datasets,
 };

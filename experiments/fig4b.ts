@@ -97,6 +97,8 @@ export interface Fig4bResult {
   sgdTestError: number;
   escapeLr: number;
   cost: SweepOutcome["cost"];
+  /** The sweep's runs, for the manifest (`summary.runs`). */
+  sweepRuns: SweepOutcome["runs"];
   datasets: Record<string, string>;
 }
 
@@ -153,6 +155,7 @@ async function computeFig4b(config: Fig4bConfig, context: FigureContext): Promis
     sgdTestError: 100 * (1 - last.testAcc),
     escapeLr,
     cost: outcome.cost,
+    sweepRuns: outcome.runs,
     datasets: data.files,
   };
 }
@@ -313,6 +316,7 @@ export const fig4bTask: FigureDefinition<typeof fig4bSchema, Fig4bResult> = {
       growthSam: fits.sam.growth,
       growthAscent: fits.ascent.growth,
       gradientEvaluations: result.cost,
+      runs: result.sweepRuns,
     };
   },
   datasets: (result) => result.datasets,

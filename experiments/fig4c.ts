@@ -78,6 +78,8 @@ interface Fig4cLine {
 export interface Fig4cResult {
   lines: Fig4cLine[];
   cost: SweepOutcome["cost"];
+  /** The sweep's runs, for the manifest (`summary.runs`). */
+  sweepRuns: SweepOutcome["runs"];
   datasets: Record<string, string>;
 }
 
@@ -115,7 +117,7 @@ async function computeFig4c(config: Fig4cConfig, context: FigureContext): Promis
     lines.push({ seed: p.seed, rows: result.rows });
   }
   const data = await runData(settings, context.run["data-dir"]);
-  return { lines, cost: outcome.cost, datasets: data.files };
+  return { lines, cost: outcome.cost, sweepRuns: outcome.runs, datasets: data.files };
 }
 
 /** Mean ± std over seeds of loss and L″ per (split, λ). */
@@ -279,7 +281,11 @@ export const fig4cTask: FigureDefinition<typeof fig4cSchema, Fig4cResult> = {
   compute: computeFig4c,
   table: fig4cTable,
   chart: fig4cChart,
-  summary: (result) => ({ ...fig4cHeadline(result), gradientEvaluations: result.cost }),
+  summary: (result) => ({
+    ...fig4cHeadline(result),
+    gradientEvaluations: result.cost,
+    runs: result.sweepRuns,
+  }),
   datasets: (result) => result.datasets,
 };
 

@@ -15,6 +15,7 @@ import type { Json } from "../core/config.ts";
 import { type FigureContext, RunPaused } from "../core/figure.ts";
 import { createProgress, formatDuration } from "../core/progress.ts";
 import { moduleGraphHash } from "../core/provenance.ts";
+import { formatPhaseSpec } from "../core/schedule.ts";
 import type { EpochRecord } from "../core/train.ts";
 import {
   criticalPathCost,
@@ -67,6 +68,13 @@ function repoRoot(): string {
   return fileURLToPath(new URL("..", import.meta.url));
 }
 
+/**
+ * One run of a sweep as a figure's manifest lists it (`summary.runs`): its id (the state id
+ * of its final state in the sweep store), root seed, total epochs and compact phases
+ * (`sgd:3,sam:1`). `deno task runs` and `deno task audit` read these.
+ */
+export type SweepRunInfo = { id: string; seed: number | null; epochs: number; phases: string };
+
 /** What a finished sweep reports (gradient evaluations in batches). */
 export interface SweepOutcome {
   store: SweepStore;
@@ -74,6 +82,29 @@ export interface SweepOutcome {
   report: ExecuteReport;
   /** For the manifest: planned, independent and spent batch-gradient evaluations. */
   cost: { planned: number; independent: number; spent: number; savedFraction: number };
+  /** For the manifest (`summary.runs`): the plan's runs, in request order. */
+  runs: SweepRunInfo[];
+}
+
+/**
+ * The plan's runs with seed, epochs and phases, in request order and without duplicates
+ * (each run's last train job produces its final state and carries its whole schedule).
+ */
+export function planRuns(plan: Plan): SweepRunInfo[] {
+  const jobs = new Map(plan.jobs.map((j) => [j.id, j]));
+  const out: SweepRunInfo[] = [];
+  for (const id of new Set(plan.runs)) {
+    const job = jobs.get(id);
+    if (job?.kind !== "train") throw new Error(`plan has no train job for run ${id.slice(0, 12)}`);
+    const seed = (job.base as { seed?: unknown } | null)?.seed;
+    out.push({
+      id,
+      seed: typeof seed === "number" ? seed : null,
+      epochs: job.epochs,
+      phases: formatPhaseSpec(job.phases),
+    });
+  }
+  return out;
 }
 
 function workerCount(flag: string | undefined): number {
@@ -231,6 +262,7 @@ export async function executeSweep(
       spent: report.spentCost,
       savedFraction: 1 - plan.cost / plan.independentCost,
     },
+    runs: planRuns(plan),
   };
 }
 

@@ -113,6 +113,8 @@ export interface SwitchResult {
   direction: Direction;
   runs: SwitchRun[];
   cost: SweepOutcome["cost"];
+  /** The sweep's runs, for the manifest (`summary.runs`). */
+  sweepRuns: SweepOutcome["runs"];
   datasets: Record<string, string>;
 }
 
@@ -168,7 +170,13 @@ export async function computeSwitch(
     });
   }
   const data = await runData(settingsOf(config), context.run["data-dir"]);
-  return { direction, runs, cost: outcome.cost, datasets: data.files };
+  return {
+    direction,
+    runs,
+    cost: outcome.cost,
+    sweepRuns: outcome.runs,
+    datasets: data.files,
+  };
 }
 
 /** Test-error gap of each run to full SAM of the same seed (percentage points). */
@@ -346,6 +354,7 @@ export function switchHeadline(result: SwitchResult) {
       lambdaMax: s.lambdaMax.mean,
     })),
     gradientEvaluations: result.cost,
+    runs: result.sweepRuns,
   };
 }
 

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import { CliError, configFlags, type FigureCliSpec, parseFigureArgs } from "../../core/cli.ts";
+import {
+  CliError,
+  configFlags,
+  type FigureCliSpec,
+  parseFigureArgs,
+  readStoredConfig,
+} from "../../core/cli.ts";
 import { ConfigError } from "../../core/config.ts";
 
 const schema = z.strictObject({
@@ -115,4 +121,72 @@ Deno.test("--help lists scales and every field with its default and description"
   assert.match(result.help, /--sam\.rho VALUE \[0\.05\]\n\s+radius/);
   assert.match(result.help, /--optimizer VALUE \{sam\|usam\} \[sam\]/);
   assert.match(result.help, /--seeds VALUE \[0,1\]/);
+  assert.match(result.help, /--config FILE/);
+});
+
+Deno.test("--config starts from a stored config; flags still override its fields", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/config.json`;
+    const stored = {
+      numTrials: 7,
+      optimizer: "usam",
+      sam: { rho: 0.3 },
+      keepMomentum: true,
+      seeds: [],
+    };
+    await Deno.writeTextFile(path, JSON.stringify(stored));
+    const r = parse(["--config", path]);
+    assert.deepEqual(r.config, stored);
+    assert.equal(r.scale, "small", "a bare config keeps the default scale name");
+    const overridden = parse(["--config", path, "--scale", "smoke", "--sam.rho", "0.2"]);
+    assert.equal(overridden.scale, "smoke");
+    assert.deepEqual(overridden.config, { ...stored, sam: { rho: 0.2 } });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("--config reads a manifest's config and scale, and validates it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = {
+      numTrials: 3,
+      optimizer: "sam",
+      sam: { rho: 0.1 },
+      keepMomentum: false,
+      seeds: [4],
+    };
+    const manifest = `${dir}/manifest.json`;
+    await Deno.writeTextFile(
+      manifest,
+      JSON.stringify({ figure: "figx", scale: "smoke", config, configHash: "abc", outputs: {} }),
+    );
+    const r = parse(["--config", manifest]);
+    assert.equal(r.scale, "smoke");
+    assert.deepEqual(r.config, config);
+    const bad = `${dir}/bad.json`;
+    await Deno.writeTextFile(bad, JSON.stringify({ ...config, numTrials: -1 }));
+    assert.throws(() => parse(["--config", bad]), /--num-trials/);
+    assert.throws(() => parse(["--config", `${dir}/absent.json`]), CliError);
+    await Deno.writeTextFile(bad, "[1, 2]");
+    assert.throws(() => parse(["--config", bad]), /not a JSON object/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("readStoredConfig tells a manifest from a bare config", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      `${dir}/a.json`,
+      JSON.stringify({ config: { x: 1 }, configHash: "h" }),
+    );
+    assert.deepEqual(readStoredConfig(`${dir}/a.json`), { config: { x: 1 }, scale: undefined });
+    await Deno.writeTextFile(`${dir}/b.json`, JSON.stringify({ config: { x: 1 } }));
+    assert.deepEqual(readStoredConfig(`${dir}/b.json`), { config: { config: { x: 1 } } });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -6,7 +6,7 @@ import { executeJobs, planSweep, processExecutor, type RunRequest } from "../../
 import { SweepStore } from "../../core/sweep/store.ts";
 import { executeJob, RUN_COSTS, runBase } from "../../experiments/runs.ts";
 import { SMOKE_SETTINGS } from "../../experiments/settings.ts";
-import { runRecords } from "../../experiments/sweep.ts";
+import { planRuns, runRecords } from "../../experiments/sweep.ts";
 
 const HAVE_FMNIST = (() => {
   try {
@@ -195,4 +195,15 @@ Deno.test({
       await Deno.remove(root, { recursive: true });
     }
   },
+});
+
+Deno.test("planRuns lists each requested run once with its seed, epochs and phases", () => {
+  const runs = [run(0, T), run(0, 1), run(1, 2), run(0, 1)];
+  const plan = planSweep({ runs }, RUN_COSTS);
+  assert.deepEqual(planRuns(plan), [
+    { id: plan.runs[0], seed: 0, epochs: T, phases: "sgd:3" },
+    { id: plan.runs[1], seed: 0, epochs: T, phases: "sgd:1,sam:2" },
+    { id: plan.runs[2], seed: 1, epochs: T, phases: "sgd:2,sam:1" },
+  ]);
+  assert.throws(() => planRuns({ ...plan, runs: ["nope"] }), /no train job for run nope/);
 });
