@@ -71,7 +71,7 @@ export const fig3Task = switchTask({
   description: "Figure 3 (SGD→SAM): test-error gap to full SAM and λ_max of the final model " +
     "against the SAM proportion (T − t)/T, mean ± std over seeds. Switched runs branch from " +
     "each seed's SGD run; runs and measurements live in the shared sweep store (<out>/sweep/).",
-  title: "Figure 3: SGD→SAM — a late switch reaches full SAM's error and sharpness",
+  title: "Figure 3 (SGD→SAM): test-error gap to full SAM and sharpness against the SAM proportion",
   scales: FIG3_SCALES,
 });
 

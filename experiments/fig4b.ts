@@ -241,7 +241,7 @@ function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
-      text: "Figure 4(b): SAM escapes SGD's minimum exponentially fast",
+      text: "Figure 4(b): training loss after switching from a converged SGD minimum to SAM",
       subtitle: [
         `${config.model} on ${config.dataset} (${
           config.trainSize || "all"

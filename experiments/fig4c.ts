@@ -232,7 +232,8 @@ function fig4cChart(result: Fig4cResult, config: Fig4cConfig): ChartSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
-      text: "Figure 4(c): SAM's late solution is a flatter point of SGD's valley",
+      text:
+        "Figure 4(c): loss and curvature along the line from the late-switch to the SGD end point",
       subtitle: [
         `${config.model} on ${config.dataset}, T = ${config.epochs}, switch at t = ${config.switchAt}; ` +
         `θ_λ = (1 − λ)·θ_SGD→SAM + λ·θ_SGD (whole state), eval mode, plain CE; ` +

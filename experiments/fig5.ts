@@ -40,7 +40,7 @@ export const fig5Task = switchTask({
   description: "Figure 5 (SAM→SGD): test-error gap to full SAM and λ_max of the final model " +
     "against the SAM proportion t/T, mean ± std over seeds. Switched runs branch from each " +
     "seed's full-SAM run; runs shared with Figure 3 come from the sweep store.",
-  title: "Figure 5: SAM→SGD — early SAM barely changes SGD's solution",
+  title: "Figure 5 (SAM→SGD): test-error gap to full SAM and sharpness against the SAM proportion",
   scales: FIG5_SCALES,
 });
 
