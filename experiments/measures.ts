@@ -75,6 +75,9 @@ registerMeasure("sharpness", {
     return Promise.resolve({
       eigenvalues: result.eigenvalues,
       lambdaMax: result.lambdaMax,
+      // Lanczos residual estimates ‖Hy − θy‖ of each eigenvalue, and whether all met the tolerance.
+      residuals: result.lanczos.residuals,
+      converged: result.lanczos.converged,
       iterations: result.lanczos.iterations,
       hvps: result.hvps,
       seconds: result.seconds,

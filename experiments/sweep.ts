@@ -56,12 +56,22 @@ export const SWEEP_RUN_FLAGS = {
 };
 
 /**
- * The sweep store of a result root: `<out>/sweep`, keyed by the hash of the code the worker
- * runs (every module `experiments/worker.ts` imports, and the dependency lock).
+ * The code hashes sweep results are keyed by: `train`, every module `experiments/runs.ts`
+ * imports (what trains a state), and `measure`, every module the worker imports (training
+ * plus the measurements); both include `deno.json` and `deno.lock`.
  */
+export async function sweepCodeHashes(): Promise<{ train: string; measure: string }> {
+  const file = (name: string) => fileURLToPath(new URL(name, import.meta.url));
+  return {
+    train: await moduleGraphHash(file("./runs.ts"), repoRoot()),
+    measure: await moduleGraphHash(file("./worker.ts"), repoRoot()),
+  };
+}
+
+/** The sweep store of a result root: `<out>/sweep`, keyed by {@link sweepCodeHashes}. */
 export async function sweepStore(out: string): Promise<SweepStore> {
-  const worker = fileURLToPath(new URL("./worker.ts", import.meta.url));
-  return new SweepStore(join(out, "sweep"), await moduleGraphHash(worker, repoRoot()));
+  const hashes = await sweepCodeHashes();
+  return new SweepStore(join(out, "sweep"), hashes.train, hashes.measure);
 }
 
 function repoRoot(): string {
@@ -231,6 +241,7 @@ export async function executeSweep(
       context: {
         store: store.root,
         codeHash: store.codeHash,
+        measureCodeHash: store.measureCodeHash,
         dataDir: context.run["data-dir"] ?? null,
       },
     });

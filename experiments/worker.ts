@@ -12,9 +12,14 @@ import "./measures.ts";
 
 if (import.meta.main) {
   await serveWorker(async (job, context, tick) => {
-    const c = context as { store: string; codeHash: string; dataDir: string | null };
+    const c = context as {
+      store: string;
+      codeHash: string;
+      measureCodeHash?: string;
+      dataDir: string | null;
+    };
     await executeJob(job, {
-      store: new SweepStore(c.store, c.codeHash),
+      store: new SweepStore(c.store, c.codeHash, c.measureCodeHash),
       dataDir: c.dataDir ?? undefined,
       tick,
     });

@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import type { Json } from "../core/config.ts";
-import { moduleGraphHash } from "../core/provenance.ts";
+import { sweepCodeHashes } from "../experiments/sweep.ts";
 import { fileSha256 } from "../core/store.ts";
 import type { TrainJob } from "../core/sweep/plan.ts";
 import { executeJobs } from "../core/sweep/scheduler.ts";
@@ -20,9 +20,9 @@ import { recordDifference } from "./compare.ts";
 /** The sweep worker script (relative to the project root) that trains a job. */
 export const WORKER_SCRIPT = "experiments/worker.ts";
 
-/** The hash of the training code the worker runs now (what sweep stores are keyed by). */
-export function workerCodeHash(): Promise<string> {
-  return moduleGraphHash(join(PROJECT_ROOT, WORKER_SCRIPT), PROJECT_ROOT);
+/** The hash of the training code now (what sweep states are keyed by). */
+export async function workerCodeHash(): Promise<string> {
+  return (await sweepCodeHashes()).train;
 }
 
 async function readRecord(store: string, id: string): Promise<StateRecord | null> {

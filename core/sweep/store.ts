@@ -9,8 +9,10 @@
  *     measures/<id>.json               a measurement's result
  *
  * A record is written after its checkpoint, atomically, so a record exists only for a complete
- * state. Records carry the training-code hash: a state computed by other code is treated as
- * missing and recomputed, never reused.
+ * state. State records carry the hash of the training code and measurement records the hash
+ * of the measuring code: a result computed by other code is treated as missing and
+ * recomputed, never reused. The two are separate so that changing a measurement does not
+ * retrain anything.
  *
  * @module
  */
@@ -42,14 +44,19 @@ export interface MeasureRecord {
   seconds: number;
 }
 
-/** A sweep store at `root` for results of the code named `codeHash`. */
+/**
+ * A sweep store at `root` for states of the training code `codeHash` and measurements of the
+ * code `measureCodeHash` (default: the same).
+ */
 export class SweepStore {
   readonly root: string;
   readonly codeHash: string;
+  readonly measureCodeHash: string;
 
-  constructor(root: string, codeHash: string) {
+  constructor(root: string, codeHash: string, measureCodeHash: string = codeHash) {
     this.root = root;
     this.codeHash = codeHash;
+    this.measureCodeHash = measureCodeHash;
   }
 
   /** Creates the store's folders (before writing partial checkpoints into them). */
@@ -108,13 +115,19 @@ export class SweepStore {
   /** The result of a finished measurement of this code, or null. */
   async readMeasure(id: string): Promise<MeasureRecord | null> {
     const record = await readJson<MeasureRecord>(this.measurePath(id));
-    return record && record.id === id && record.codeHash === this.codeHash ? record : null;
+    return record && record.id === id && record.codeHash === this.measureCodeHash ? record : null;
   }
 
   /** Writes a finished measurement atomically. */
   async writeMeasure(job: MeasureJob, result: Json, seconds: number): Promise<MeasureRecord> {
     await Deno.mkdir(join(this.root, "measures"), { recursive: true });
-    const record: MeasureRecord = { id: job.id, job, result, codeHash: this.codeHash, seconds };
+    const record: MeasureRecord = {
+      id: job.id,
+      job,
+      result,
+      codeHash: this.measureCodeHash,
+      seconds,
+    };
     await writeFileAtomic(this.measurePath(job.id), `${JSON.stringify(record, null, 1)}\n`);
     return record;
   }

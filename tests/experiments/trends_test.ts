@@ -7,7 +7,7 @@ import { sha256Hex } from "../../core/config.ts";
 
 const rows = (columns: string[], values: Record<string, unknown>[]) =>
   parseCsv(toCsv(columns, values as Record<string, number | string>[]));
-const SWITCH = ["kind", "proportion", "lambda_max", "lambda_max_std", "gap"];
+const SWITCH = ["kind", "proportion", "lambda_max", "lambda_max_std", "gap", "gap_std"];
 
 Deno.test("fig3 trends: pass when a late switch is flat and close to SAM, fail otherwise", () => {
   const good = rows(SWITCH, [
@@ -18,7 +18,7 @@ Deno.test("fig3 trends: pass when a late switch is flat and close to SAM, fail o
   assert.ok(fig3Trends(good).every((c) => c.pass), JSON.stringify(fig3Trends(good)));
   const bad = rows(SWITCH, [
     { kind: "mean", proportion: 0, lambda_max: 30, lambda_max_std: 25, gap: 0.1 },
-    { kind: "mean", proportion: 0.125, lambda_max: 29, lambda_max_std: 1, gap: 0.9 },
+    { kind: "mean", proportion: 0.125, lambda_max: 29, lambda_max_std: 1, gap: 0.9, gap_std: 0.2 },
     { kind: "mean", proportion: 1, lambda_max: 10, lambda_max_std: 1, gap: 0 },
   ]);
   assert.deepEqual(fig3Trends(bad).map((c) => c.pass), [false, false, false]);
