@@ -62,14 +62,14 @@ export const FIG1_SCALES: Record<string, Fig1Config> = {
     ...SMOKE_SETTINGS,
     epochs: SMOKE_EPOCHS,
     seeds: [0, 1],
-    switchAt: 3,
+    switchAt: 13,
     fromEpoch: 0,
   },
   small: {
     ...SMALL_SETTINGS,
     epochs: SMALL_EPOCHS,
     seeds: [0, 1, 2],
-    switchAt: 7,
+    switchAt: 27,
     fromEpoch: 0,
   },
   paper: {

@@ -23,7 +23,13 @@ import type { EscapeResult } from "./measures.ts";
 import { fitEscapeRate } from "./fig4a.ts";
 import { learningRate } from "../core/schedule.ts";
 import { lrScheduleOf, RUN_COSTS, runBase, runData, runSettingsShape } from "./runs.ts";
-import { PAPER_WRN_C10, SMALL_SETTINGS, SMOKE_SETTINGS } from "./settings.ts";
+import {
+  PAPER_WRN_C10,
+  SMALL_EPOCHS,
+  SMALL_SETTINGS,
+  SMOKE_EPOCHS,
+  SMOKE_SETTINGS,
+} from "./settings.ts";
 import { meanStd } from "./stats.ts";
 import {
   executeSweep,
@@ -58,24 +64,21 @@ export type Fig4bConfig = z.output<typeof fig4bSchema>;
 export const FIG4B_SCALES: Record<string, Fig4bConfig> = {
   smoke: {
     ...SMOKE_SETTINGS,
-    trainSize: 256,
-    epochs: 8,
+    epochs: SMOKE_EPOCHS,
     seed: 0,
     trials: 4,
     steps: 6,
     fitSteps: 4,
-    escape: { rho: 0.1, lr: 0, batchSize: 64, evalSize: 256 },
+    escape: { rho: 0.15, lr: 0, batchSize: 32, evalSize: 256 },
   },
   small: {
     ...SMALL_SETTINGS,
-    trainSize: 1000,
-    lrSchedule: "constant",
-    epochs: 30,
+    epochs: SMALL_EPOCHS,
     seed: 0,
     trials: 20,
     steps: 20,
     fitSteps: 8,
-    escape: { rho: 0.1, lr: 0, batchSize: 128, evalSize: 1000 },
+    escape: { rho: 0.1, lr: 0, batchSize: 32, evalSize: 500 },
   },
   paper: {
     ...PAPER_WRN_C10,

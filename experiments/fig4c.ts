@@ -55,10 +55,10 @@ export const FIG4C_SCALES: Record<string, Fig4cConfig> = {
     ...SMOKE_SETTINGS,
     epochs: SMOKE_EPOCHS,
     seeds: [0],
-    switchAt: 3,
+    switchAt: 13,
     line: { ...LINE, step: 0.1, trainExamples: 256, testExamples: 256 },
   },
-  small: { ...SMALL_SETTINGS, epochs: SMALL_EPOCHS, seeds: [0, 1, 2], switchAt: 7, line: LINE },
+  small: { ...SMALL_SETTINGS, epochs: SMALL_EPOCHS, seeds: [0, 1, 2], switchAt: 27, line: LINE },
   paper: {
     ...PAPER_WRN_C10,
     epochs: PAPER_EPOCHS.wrn,

@@ -25,9 +25,9 @@ export const FIG5_SCALES: Record<string, SwitchFigureConfig> = Object.fromEntrie
   Object.entries(FIG3_SCALES).map(([name, config]) => {
     const T = config.epochs;
     const switches = name === "smoke"
-      ? [1, 2]
+      ? [3, 4]
       : name === "small"
-      ? [2, 4, 6]
+      ? [3, 6, 12, 24]
       : [0, 0.2, 0.4, 0.6, 0.8].map((f) => Math.round(f * T)); // SPEC §3.2 (inferred)
     return [name, early(config, switches)];
   }),

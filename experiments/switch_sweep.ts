@@ -53,10 +53,10 @@ export type SwitchFigureConfig = z.output<typeof switchFigureSchema>;
 
 /** The sharpness settings of the small and smoke scales (measured ε range: see README). */
 export const SWEEP_SHARPNESS = {
-  examples: 1024,
+  examples: 512,
   chunk: 128,
   k: 2,
-  iterations: 12,
+  iterations: 10,
   tolerance: 1e-3,
   epsilon: 1e-2,
   bnMode: "train" as const,
