@@ -5,6 +5,7 @@
  *
  * @module
  */
+export * from "./attack.ts";
 export * from "./backend.ts";
 export * from "./batch.ts";
 export * from "./checkpoint.ts";
