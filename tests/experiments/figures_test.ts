@@ -8,6 +8,8 @@ import { fig3Task } from "../../experiments/fig3.ts";
 import { fig4bTask } from "../../experiments/fig4b.ts";
 import { fig4cTask } from "../../experiments/fig4c.ts";
 import { fig5Task } from "../../experiments/fig5.ts";
+import { fig6Task } from "../../experiments/fig6.ts";
+import { tableAtTask } from "../../experiments/table_at.ts";
 
 const HAVE_FMNIST = (() => {
   try {
@@ -17,7 +19,7 @@ const HAVE_FMNIST = (() => {
   }
 })();
 
-const TASKS = [fig1Task, fig3Task, fig4bTask, fig4cTask, fig5Task] as const;
+const TASKS = [fig1Task, fig3Task, fig4bTask, fig4cTask, fig5Task, fig6Task, tableAtTask] as const;
 
 async function quiet<T>(fn: () => Promise<T>): Promise<T> {
   const [log, error] = [console.log, console.error];
@@ -51,10 +53,11 @@ Deno.test("--scale paper validates and --dry-run prints the plan of every sweep 
   try {
     for (const task of TASKS) {
       const err = await quiet(() =>
-        runFigure(task as never, ["--scale", "paper", "--dry-run", "--skip-timing", "--out", out]).then(
-          () => null,
-          (e) => e,
-        )
+        runFigure(task as never, ["--scale", "paper", "--dry-run", "--skip-timing", "--out", out])
+          .then(
+            () => null,
+            (e) => e,
+          )
       );
       assert.ok(err instanceof RunPaused, `${task.name}: ${err}`);
       const text = (err as Error).message;
@@ -70,8 +73,10 @@ Deno.test("--scale paper validates and --dry-run prints the plan of every sweep 
 });
 
 Deno.test("bad sweep flags are rejected with the field or flag named", async () => {
-  await assert.rejects(() => runFigure(fig3Task, ["--switches", "3,99", "--scale", "smoke"]), (e) =>
-    e instanceof ConfigError && /--switches/.test(e.message));
+  await assert.rejects(
+    () => runFigure(fig3Task, ["--switches", "3,99", "--scale", "smoke"]),
+    (e) => e instanceof ConfigError && /--switches/.test(e.message),
+  );
   await assert.rejects(
     () => quiet(() => runFigure(fig3Task, ["--scale", "smoke", "--shard", "3/2", "--dry-run"])),
     (e) => e instanceof CliError && /--shard must be i\/n/.test(e.message),
@@ -88,17 +93,45 @@ Deno.test({
   fn: async () => {
     const [a, b] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
     try {
-      const args = ["--scale", "smoke", "--train-size", "128", "--test-size", "64", "--epochs", "2"];
+      const args = [
+        "--scale",
+        "smoke",
+        "--train-size",
+        "128",
+        "--test-size",
+        "64",
+        "--epochs",
+        "2",
+      ];
       const files = ["data.csv", "figure.svg"];
       const hashes = async (out: string) =>
         await Promise.all(
           files.map(async (f) => sha256Hex(await Deno.readFile(join(out, "fig1", f)))),
         );
-      await quiet(() => runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "1", "--out", a]));
-      await quiet(() => runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "2", "--out", b]));
+      await quiet(() =>
+        runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "1", "--out", a])
+      );
+      await quiet(() =>
+        runFigure(fig1Task, [...args, "--switch-at", "1", "--workers", "2", "--out", b])
+      );
       assert.deepEqual(await hashes(a), await hashes(b));
     } finally {
       await Promise.all([a, b].map((d) => Deno.remove(d, { recursive: true })));
     }
   },
+});
+
+Deno.test("the AT dry runs list the AT inferences: the madry WRN stands in as wrn16-8", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    for (const task of [fig6Task, tableAtTask]) {
+      const args = ["--scale", "paper", "--dry-run", "--skip-timing", "--out", out];
+      const err = await quiet(() => runFigure(task, args).then(() => null, (e) => e));
+      assert.ok(err instanceof RunPaused, `${task.name}: ${err}`);
+      assert.match(err.message, /WideResNet16_8_madry .* is NOT implemented; wrn16-8/);
+      assert.match(err.message, /ERM_to_Adv\.py defaults: T = 160/);
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });
