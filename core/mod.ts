@@ -1,7 +1,8 @@
 /**
  * The reproducibility core: seeded streams, configs and hashes, command lines, the result
  * store, provenance, progress, rendering, backends, parameter trees, optimizers, schedules,
- * the training loop and checkpoints. It knows nothing about any figure, model or dataset.
+ * PGD attacks, the training loop and checkpoints. It knows nothing about any figure, model or
+ * dataset.
  *
  * @module
  */
