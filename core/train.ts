@@ -316,6 +316,8 @@ export async function train(
   if (until > scheduled) {
     throw new RangeError(`training to epoch ${until}, but the phases stop at epoch ${scheduled}`);
   }
+  // Fail before training anything, not at the switch into AT.
+  if (config.phases.some((p) => p.optimizer === "at")) requireAdversary(deps, "phase `at`");
   const base = sgd({ momentum: config.momentum, weightDecay: config.weightDecay });
   const run = options.start ?? initRun(deps.model, config.seed);
   const records: EpochRecord[] = [];

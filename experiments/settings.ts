@@ -163,9 +163,8 @@ export const AT_SCALES: Readonly<Record<"smoke" | "small" | "paper", AtScale>> =
     settings: {
       ...SMOKE_SETTINGS,
       ...AT_SEMANTICS,
-      testSize: 256,
       pgd: SMOKE_PGD,
-      robustEval: { examples: 256, epochs: "last" },
+      robustEval: { examples: 500, epochs: "last" },
     },
     epochs: 5,
     seeds: [0, 1],

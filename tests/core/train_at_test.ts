@@ -155,11 +155,13 @@ Deno.test("AT runs are bitwise deterministic and resume mid-AT to the same weigh
   [a, b, rest].forEach((r) => disposeRun(r.run));
 });
 
-Deno.test("an `at` phase without an adversary stops with an actionable message", async () => {
+Deno.test("an `at` phase without an adversary stops before training, with an actionable message", async () => {
+  const seen: number[] = [];
   await assert.rejects(
-    () => train(stToAt(), tinyDeps()),
+    () => train(stToAt(), tinyDeps(), { onEpoch: (r) => void seen.push(r.epoch) }),
     /phase `at` needs an adversary: pass TrainDeps.adversary/,
   );
+  assert.deepEqual(seen, [], "no ST epoch runs before the error");
 });
 
 Deno.test("no tensors leak across AT epochs and robust evaluations", async () => {
