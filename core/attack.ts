@@ -59,12 +59,6 @@ export const MADRY_PGD: Readonly<PgdConfig> = Object.freeze({
   steps: 10,
 });
 
-/** Named PGD settings (`authors`, `madry`). */
-export const PGD_PRESETS: Readonly<Record<string, Readonly<PgdConfig>>> = Object.freeze({
-  authors: AUTHORS_PGD,
-  madry: MADRY_PGD,
-});
-
 /** An attack that cannot run as asked (bad settings or inputs). */
 export class AttackError extends Error {
   constructor(message: string) {
