@@ -1,10 +1,12 @@
 /**
  * The reproducibility core: seeded streams, configs and hashes, command lines, the result
  * store, provenance, progress, rendering, backends, parameter trees, optimizers, schedules,
- * the training loop and checkpoints. It knows nothing about any figure, model or dataset.
+ * PGD attacks, the training loop and checkpoints. It knows nothing about any figure, model or
+ * dataset.
  *
  * @module
  */
+export * from "./attack.ts";
 export * from "./backend.ts";
 export * from "./batch.ts";
 export * from "./checkpoint.ts";

@@ -6,12 +6,21 @@
  * with an inclusive window (`start_SAM <= epoch <= end_SAM`, SPEC §3.2); {@link authorsWindow}
  * reproduces that, off-by-one included: their SAM→SGD at t runs t + 1 SAM epochs.
  *
+ * Adversarial training is the phase optimizer `at` (SGD on adversarial examples, see
+ * `train.ts`), so standard→adversarial runs are schedules like any other: ST→AT at t is
+ * `switchAt({ first: "sgd", then: "at", at: t, epochs })`, and the authors' inclusive
+ * `start_adv <= epoch <= end_adv` window (`ERM_to_Adv.py`) is
+ * `authorsWindow({ startSam: start_adv, endSam: end_adv, epochs, sam: "at" })`.
+ *
  * @module
  */
 import { z } from "zod";
 
-/** Optimizers a phase can use. */
-export const PHASE_OPTIMIZERS = ["sgd", "sam", "usam", "asam"] as const;
+/**
+ * Optimizers a phase can use: SGD, the SAM family, and `at` (adversarial training: SGD steps
+ * on the adversary's examples of each batch).
+ */
+export const PHASE_OPTIMIZERS = ["sgd", "sam", "usam", "asam", "at"] as const;
 
 /** An optimizer name. */
 export type PhaseOptimizer = (typeof PHASE_OPTIMIZERS)[number];
@@ -79,6 +88,7 @@ export function switchAt(
  * The authors' inclusive SAM window: SAM in every epoch e with `startSam <= e <= endSam`,
  * SGD elsewhere (`ERM_to_SAM.py`). SGD→SAM at t is `{startSam: t, endSam: T}` (T − t SAM
  * epochs); their SAM→SGD at t is `{startSam: 0, endSam: t}`, which runs t + 1 SAM epochs.
+ * With `sam: "at"` it is `ERM_to_Adv.py`'s `start_adv <= epoch <= end_adv`.
  */
 export function authorsWindow(
   options: { startSam: number; endSam: number; epochs: number; sam?: PhaseOptimizer },

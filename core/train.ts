@@ -8,7 +8,10 @@
  * epoch e, sees exactly the batches the uninterrupted run would have seen.
  *
  * Model, data and losses come in as functions (see {@link TrainDeps}); this module knows none
- * of them.
+ * of them. Adversarial training is a phase like any other: in an `at` epoch each batch's
+ * inputs are replaced by the {@link Adversary}'s examples (generated from the current
+ * parameters, random start from `(seed, epoch/e/attack/<step>)`) and an SGD step is taken on
+ * them; with an adversary, epochs may also be evaluated under attack (robust metrics).
  *
  * @module
  */
@@ -72,6 +75,33 @@ export interface TrainDeps {
   trainLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
   /** Evaluation loss (plain cross-entropy), mean over the batch. */
   evalLoss(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
+  /** Adversarial examples for `at` phases and robust evaluation; required by `at` phases. */
+  adversary?: Adversary;
+}
+
+/** What an adversary attacks: the current model and one batch. */
+export interface AttackInput {
+  params: Tree;
+  /** Non-trainable model state (the attack runs the model in eval mode). */
+  modelState: Tree;
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+  /** Stream of the random start (training); absent at evaluation (no random start). */
+  key?: RngKey;
+}
+
+/**
+ * The adversary of adversarial training (e.g. PGD, `core/attack.ts`). `attack` must not
+ * mutate or dispose its inputs and returns a fresh tensor of `x`'s shape.
+ */
+export interface Adversary {
+  /** Adversarial inputs for a batch (random start from `key` when given). */
+  attack(input: AttackInput): tf.Tensor4D;
+  /**
+   * The batches on which epoch `epoch` (of `epochs`) is evaluated under attack, or null to
+   * skip the robust evaluation that epoch.
+   */
+  robustBatches(epoch: number, epochs: number): Iterable<Batch> | null;
 }
 
 /** The complete state of a run between epochs. */
@@ -97,6 +127,9 @@ export interface EpochRecord {
   trainAcc: number;
   testLoss: number;
   testAcc: number;
+  /** Loss and accuracy on adversarial test inputs (epochs the adversary evaluates only). */
+  robustLoss?: number;
+  robustAcc?: number;
   seconds: number;
 }
 
@@ -180,18 +213,35 @@ export function batchLossAndGrad(
     });
 }
 
-/** Mean loss and accuracy over a set of batches, BatchNorm in eval mode. */
+/** Options of {@link evaluate}. */
+export interface EvaluateOptions {
+  /** Evaluate on the adversary's examples of each batch (no random start) instead. */
+  adversarial?: boolean;
+}
+
+/**
+ * Mean loss and accuracy over a set of batches, BatchNorm in eval mode; with
+ * `adversarial`, on `deps.adversary`'s examples of each batch (robust loss and accuracy).
+ *
+ * @throws {Error} when `adversarial` is asked for without `deps.adversary`.
+ */
 export function evaluate(
   deps: TrainDeps,
   run: Pick<RunState, "params" | "modelState">,
   batches: Iterable<Batch>,
+  options: EvaluateOptions = {},
 ): { loss: number; acc: number; count: number } {
+  const adversary = options.adversarial ? requireAdversary(deps, "robust evaluation") : null;
   let lossSum = tf.scalar(0);
   let correct = tf.scalar(0);
   let count = 0;
   for (const batch of batches) {
     const [nextLoss, nextCorrect] = tf.tidy(() => {
-      const { x, y } = toTensors(batch, deps.model);
+      const clean = toTensors(batch, deps.model);
+      const y = clean.y;
+      const x = adversary
+        ? adversary.attack({ params: run.params, modelState: run.modelState, x: clean.x, y })
+        : clean.x;
       const { logits } = deps.model.apply(run.params, run.modelState, x, "eval");
       return [
         tf.add(lossSum, tf.mul(deps.evalLoss(logits, y), batch.size)),
@@ -222,7 +272,18 @@ export interface TrainOptions {
 }
 
 function optimizerSpec(optimizer: PhaseOptimizer, rho: number): OptimizerSpec {
-  return optimizer === "sgd" ? { kind: "sgd" } : { kind: optimizer, rho };
+  // Adversarial training takes plain SGD steps (on the adversary's inputs).
+  return optimizer === "sgd" || optimizer === "at" ? { kind: "sgd" } : { kind: optimizer, rho };
+}
+
+function requireAdversary(deps: TrainDeps, what: string): Adversary {
+  if (!deps.adversary) {
+    throw new Error(
+      `${what} needs an adversary: pass TrainDeps.adversary (e.g. PGD from core/attack.ts; ` +
+        `experiment runs get one from their \`pgd\` setting)`,
+    );
+  }
+  return deps.adversary;
 }
 
 /**
@@ -232,7 +293,10 @@ function optimizerSpec(optimizer: PhaseOptimizer, rho: number): OptimizerSpec {
  * schedule); the learning rate still follows T = `config.epochs`.
  * At every phase boundary the optimizer state is reset (the authors' separate optimizers,
  * SPEC §2.7) unless `config.keepMomentum`. SAM's second pass never updates BatchNorm running
- * statistics. The returned state is owned by the caller; a `start` state is consumed.
+ * statistics. An `at` epoch trains with SGD on `deps.adversary`'s examples of each batch
+ * (train-mode forward for the update). After each epoch the test batches are evaluated, and,
+ * where `deps.adversary.robustBatches` says so, the robust metrics too. The returned state is
+ * owned by the caller; a `start` state is consumed.
  *
  * @throws {TrainingError} when an epoch's training loss is not finite; the state after the
  *   last good epoch has already been passed to `onEpoch`, so its checkpoint survives.
@@ -252,6 +316,8 @@ export async function train(
   if (until > scheduled) {
     throw new RangeError(`training to epoch ${until}, but the phases stop at epoch ${scheduled}`);
   }
+  // Fail before training anything, not at the switch into AT.
+  if (config.phases.some((p) => p.optimizer === "at")) requireAdversary(deps, "phase `at`");
   const base = sgd({ momentum: config.momentum, weightDecay: config.weightDecay });
   const run = options.start ?? initRun(deps.model, config.seed);
   const records: EpochRecord[] = [];
@@ -270,6 +336,7 @@ export async function train(
       run.optState = next;
     }
     run.optimizer = optimizer;
+    const adversary = optimizer === "at" ? requireAdversary(deps, "phase `at`") : null;
     const spec = optimizerSpec(optimizer, config.rho);
     const lr = learningRate(config.lr, epoch, config.epochs);
     let lossSum = tf.scalar(0);
@@ -277,7 +344,13 @@ export async function train(
     let count = 0;
     let stepIndex = 0;
     for (const batch of deps.trainBatches(epochKey(config.seed, epoch))) {
-      const { x, y } = toTensors(batch, deps.model);
+      let { x, y } = toTensors(batch, deps.model);
+      if (adversary) {
+        const key = deriveKey(epochKey(config.seed, epoch), "attack", stepIndex);
+        const adv = adversary.attack({ params: run.params, modelState: run.modelState, x, y, key });
+        x.dispose();
+        x = adv;
+      }
       const stash: { correct: tf.Scalar | null } = { correct: null };
       const step = optimizerStep({
         spec,
@@ -318,6 +391,8 @@ export async function train(
       );
     }
     const test = evaluate(deps, run, deps.testBatches());
+    const robustBatches = deps.adversary?.robustBatches(epoch, config.epochs) ?? null;
+    const robust = robustBatches && evaluate(deps, run, robustBatches, { adversarial: true });
     const record: EpochRecord = {
       epoch,
       optimizer,
@@ -326,6 +401,7 @@ export async function train(
       trainAcc,
       testLoss: test.loss,
       testAcc: test.acc,
+      ...(robust ? { robustLoss: robust.loss, robustAcc: robust.acc } : {}),
       seconds: (performance.now() - t0) / 1000,
     };
     records.push(record);

@@ -6,12 +6,18 @@
  * A sweep run's base config is {@link RunBase}: the settings plus `seed` and `epochs`. Its
  * state after epoch e is stored under `stateId(base, phases, e)` in the sweep store.
  *
+ * Adversarial runs add three optional settings, absent from every other run (so the bases,
+ * and the ids, of SGD/SAM runs are unchanged): `normalize: false` (inputs x/255 in [0, 1]),
+ * `pgd` (the attack of `at` phases and of the robust evaluation) and `robustEval` (which
+ * epochs are evaluated under attack, on how many test examples).
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { BACKENDS, useBackend } from "../core/backend.ts";
 import { encodeCheckpoint } from "../core/checkpoint.ts";
+import { pgdAdversary, type PgdConfig, pgdConfigSchema } from "../core/attack.ts";
 import { type Json, parseConfig } from "../core/config.ts";
 import type { Model } from "../core/model.ts";
 import { disposeSgdState, optimizerStep, sgd } from "../core/optim/mod.ts";
@@ -86,10 +92,28 @@ export const runSettingsShape = {
   keepMomentum: z.boolean().describe(
     "keep momentum across optimizer switches (default: reset, as the authors)",
   ),
+  normalize: z.boolean().optional().describe(
+    "normalize inputs by the dataset mean/std (absent: true; adversarial runs: false, x in [0, 1])",
+  ),
+  pgd: pgdConfigSchema.optional().describe(
+    "PGD attack of `at` phases (random start) and of the robust evaluation (none)",
+  ),
+  robustEval: z.strictObject({
+    examples: z.number().int().nonnegative().describe(
+      "robust evaluation on the first N test examples (0 = the whole test set)",
+    ),
+    epochs: z.enum(["all", "last"]).describe(
+      "evaluate under attack after every epoch (authors) or after the last epoch T − 1 only",
+    ),
+  }).optional().describe("robust (PGD) test metrics; needs `pgd`"),
 };
 
+const needsPgd = (s: { pgd?: unknown; robustEval?: unknown }) =>
+  s.robustEval === undefined || s.pgd !== undefined;
+const NEEDS_PGD = { message: "robustEval needs a pgd attack", path: ["robustEval"] };
+
 /** Everything about a network run except its seed, length and phases. */
-export const runSettingsSchema = z.strictObject(runSettingsShape);
+export const runSettingsSchema = z.strictObject(runSettingsShape).refine(needsPgd, NEEDS_PGD);
 
 /** Validated run settings. */
 export type RunSettings = z.output<typeof runSettingsSchema>;
@@ -99,7 +123,7 @@ export const runBaseSchema = z.strictObject({
   ...runSettingsShape,
   seed: z.number().int().nonnegative().describe("root seed"),
   epochs: z.number().int().positive().describe("total epochs T"),
-});
+}).refine(needsPgd, NEEDS_PGD);
 
 /** A validated run base. */
 export type RunBase = z.output<typeof runBaseSchema>;
@@ -180,6 +204,7 @@ export async function prepareRun(settings: RunSettings, dataDir?: string): Promi
     numClasses: data.numClasses,
     inputShape: data.imageShape,
   });
+  const normalize = settings.normalize ?? true;
   const deps: TrainDeps = {
     model,
     trainBatches: (key: RngKey) =>
@@ -187,8 +212,9 @@ export async function prepareRun(settings: RunSettings, dataDir?: string): Promi
         key,
         batchSize: settings.batchSize,
         augment: AUGMENTS[settings.augment],
+        normalize,
       }),
-    testBatches: () => evalBatches(data, "test", { batchSize: 500 }),
+    testBatches: () => evalBatches(data, "test", { batchSize: 500, normalize }),
     trainLoss: (logits: tf.Tensor2D, labels: tf.Tensor1D) =>
       smoothCrossEntropy(logits, labels, {
         smoothing: settings.labelSmoothing,
@@ -196,7 +222,55 @@ export async function prepareRun(settings: RunSettings, dataDir?: string): Promi
       }),
     evalLoss: crossEntropy,
   };
+  if (settings.pgd) {
+    const robust = settings.robustEval;
+    deps.adversary = pgdAdversary({
+      model,
+      config: settings.pgd,
+      loss: crossEntropy,
+      robustBatches: (epoch, epochs) =>
+        robust && (robust.epochs === "all" || epoch === epochs - 1)
+          ? evalBatches(data, "test", {
+            batchSize: ROBUST_BATCH,
+            normalize,
+            limit: robustCount(robust.examples, data.test.count),
+          })
+          : null,
+    });
+  }
   return { data, model, deps };
+}
+
+/** Batch size of the robust evaluation (the attack's backward passes bound its memory). */
+const ROBUST_BATCH = 250;
+
+function robustCount(examples: number, available: number): number {
+  return examples === 0 ? available : Math.min(examples, available);
+}
+
+/** Batch-gradient evaluations of one optimizer step of `optimizer` in a run (`at`: 1 + k). */
+export function stepPasses(settings: RunSettings, optimizer: string): number {
+  if (optimizer === "sgd") return 1;
+  if (optimizer === "at") return 1 + attackOf(settings, "phase at").steps;
+  return 2;
+}
+
+/** Batch-gradient evaluations of the robust evaluation after `epoch` (0 when there is none). */
+export function robustEvalCost(settings: RunSettings, epoch: number, epochs: number): number {
+  const robust = settings.robustEval;
+  if (!robust || !settings.pgd || (robust.epochs === "last" && epoch !== epochs - 1)) return 0;
+  const testCount = settings.testSize ||
+    datasetInfo(settings.dataset as DatasetName).testCount;
+  const batches = Math.ceil(robustCount(robust.examples, testCount) / ROBUST_BATCH);
+  // A PGD step (forward and input gradient) ≈ one batch gradient, scaled to the batch size.
+  return Math.ceil(batches * (settings.pgd.steps + 1 / 3) * ROBUST_BATCH / settings.batchSize);
+}
+
+function attackOf(settings: RunSettings, what: string): PgdConfig {
+  if (!settings.pgd) {
+    throw new Error(`${what} needs a pgd attack in the run settings (settings.pgd)`);
+  }
+  return settings.pgd;
 }
 
 /** Where a job runs: the sweep store, the data folder, and a progress callback. */
@@ -222,7 +296,7 @@ export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void>
   const base = parseConfig(runBaseSchema, job.base);
   const { model, deps } = await prepareRun(base, env.dataDir);
   const info = { model: model.name, seed: base.seed, configHash: job.id };
-  const passes = (optimizer: string) => (optimizer === "sgd" ? 1 : 2);
+  const passes = (optimizer: string) => stepPasses(base, optimizer);
   let start: RunState | undefined;
   let records: EpochRecord[] = [];
   const partial = await loadRun(env.store.partialPath(job.id), model).catch(() => null);
@@ -233,7 +307,9 @@ export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void>
     start = partial.run;
     records = JSON.parse(partial.metadata.records ?? "[]");
     const steps = stepsPerEpoch(base);
-    for (const r of records) env.tick?.(steps * passes(r.optimizer));
+    for (const r of records) {
+      env.tick?.(steps * passes(r.optimizer) + robustEvalCost(base, r.epoch, base.epochs));
+    }
   } else {
     if (partial) disposeRun(partial.run);
     if (job.parent !== null) {
@@ -251,6 +327,7 @@ export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void>
     onBatch: () => env.tick?.(passes(optimizerAt(config.phases, epoch))),
     onEpoch: async (record, state) => {
       records.push(record);
+      env.tick?.(robustEvalCost(base, record.epoch, base.epochs));
       epoch = state.epoch;
       if (state.epoch < job.to) {
         await saveRun(env.store.partialPath(job.id), state, info, {
@@ -334,6 +411,10 @@ export function executeJob(job: Job, env: JobEnv): Promise<void> {
 /** The cost model of network sweeps, for {@link planSweep}. */
 export const RUN_COSTS = {
   stepsPerEpoch: (base: Json) => stepsPerEpoch(parseConfig(runBaseSchema, base)),
+  passes: (optimizer: string, base: Json) =>
+    stepPasses(parseConfig(runBaseSchema, base), optimizer),
+  epochCost: (base: Json, epoch: number, epochs: number) =>
+    robustEvalCost(parseConfig(runBaseSchema, base), epoch, epochs),
   measureCost: (spec: Json) => measureOf(spec).cost(spec),
 };
 

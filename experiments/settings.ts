@@ -9,8 +9,12 @@
  * - `paper`: the authors' settings as far as SPEC knows them (meant for a GPU backend). Values
  *   SPEC marks as inferred are listed in {@link PAPER_INFERRED}.
  *
+ * The ST→AT sweeps of Figure 6 and the AT table have their own scales, {@link AT_SCALES}, with
+ * the authors' AT semantics (one optimizer, plain cross-entropy, inputs in [0, 1]).
+ *
  * @module
  */
+import { AUTHORS_PGD, type PgdConfig } from "../core/attack.ts";
 import type { RunSettings } from "./runs.ts";
 
 /**
@@ -119,3 +123,99 @@ export function paperSwitchGrid(epochs: number): number[] {
   const grid200 = [0, 40, 80, 120, 160, 180, 190, 195, 199, 200];
   return [...new Set(grid200.map((t) => Math.round((t * epochs) / 200)))];
 }
+
+/**
+ * The authors' adversarial-training semantics as run settings (`ERM_to_Adv.py`, SPEC §8):
+ * one optimizer whose momentum carries across the ST→AT switch, plain cross-entropy, inputs
+ * in [0, 1] without normalization, PGD examples generated in eval mode.
+ */
+const AT_SEMANTICS = { keepMomentum: true, labelSmoothing: 0, normalize: false } as const;
+
+/**
+ * PGD of the small and smoke scales: L∞ ε = 0.1 (the usual Fashion-MNIST radius; at the
+ * authors' 4/255 a standard CNN on Fashion-MNIST is already about as robust as an
+ * adversarially trained one), α = ε/4 (Madry's ratio), k = 10 as the authors.
+ */
+export const FMNIST_PGD: PgdConfig = { norm: "linf", epsilon: 0.1, stepSize: 0.025, steps: 10 };
+
+/** PGD of the smoke scale: ε = 0.1 with 3 steps of α = 0.04 (an AT step costs 4 passes). */
+export const SMOKE_PGD: PgdConfig = { norm: "linf", epsilon: 0.1, stepSize: 0.04, steps: 3 };
+
+/** One scale of the ST→AT sweep: run settings, T, seeds, and the switch epochs per task. */
+export interface AtScale {
+  settings: RunSettings;
+  epochs: number;
+  seeds: number[];
+  /** Figure 6's switch epochs t (full AT and ST are always added). */
+  fig6Switches: number[];
+  /** The AT table's late switch epochs (a subset of Figure 6's, so it reuses its runs). */
+  tableSwitches: number[];
+}
+
+/** WRN-16-8 ST→AT on CIFAR-10 with `ERM_to_Adv.py`'s defaults (see {@link PAPER_AT_INFERRED}). */
+export const PAPER_AT_WRN_C10: RunSettings = {
+  ...PAPER_WRN_C10,
+  ...AT_SEMANTICS,
+  augment: "crop-flip",
+  lr: 0.01,
+  lrSchedule: "wrn",
+  weightDecay: 1e-4,
+  pgd: { ...AUTHORS_PGD },
+  robustEval: { examples: 0, epochs: "all" },
+};
+
+/** The ST→AT scales shared by `fig6` and `table-at`. */
+export const AT_SCALES: Readonly<Record<"smoke" | "small" | "paper", AtScale>> = {
+  smoke: {
+    settings: {
+      ...SMOKE_SETTINGS,
+      ...AT_SEMANTICS,
+      // The subset and batch the AT trends were validated with (not the SAM smoke's).
+      trainSize: 512,
+      batchSize: 64,
+      pgd: SMOKE_PGD,
+      robustEval: { examples: 500, epochs: "last" },
+    },
+    epochs: 5,
+    seeds: [0, 1],
+    fig6Switches: [4],
+    tableSwitches: [4],
+  },
+  small: {
+    settings: {
+      ...SMALL_SETTINGS,
+      ...AT_SEMANTICS,
+      trainSize: 2000,
+      testSize: 1000,
+      batchSize: 128,
+      lrSchedule: "constant",
+      pgd: FMNIST_PGD,
+      robustEval: { examples: 1000, epochs: "last" },
+    },
+    epochs: 6,
+    seeds: [0, 1, 2],
+    fig6Switches: [5, 4, 3],
+    tableSwitches: [5, 4],
+  },
+  paper: {
+    settings: PAPER_AT_WRN_C10,
+    epochs: 160,
+    seeds: [0, 1, 2],
+    fig6Switches: [32, 64, 96, 120, 140, 150, 155, 159],
+    tableSwitches: [140, 150, 155],
+  },
+};
+
+/** The paper-scale AT values SPEC could not verify; `--dry-run` prints them. */
+export const PAPER_AT_INFERRED: Readonly<Record<string, string>> = {
+  "model": "the authors' AT model WideResNet16_8_madry (pre-activation, LeakyReLU 0.1, " +
+    "avg-pool shortcuts) is NOT implemented; wrn16-8 (their SAM-experiment WRN) stands in",
+  "hyper-parameters": "ERM_to_Adv.py defaults: T = 160, lr 0.01 with the WRN step " +
+    "schedule, wd 1e-4, batch 128, momentum 0.9; the paper's values are NOT FOUND (SPEC §8)",
+  "attack": "PGD-10 L∞ ε = 4/255, α = 2/255 (script defaults) for training and evaluation; " +
+    "the paper's ε and evaluation attack are NOT FOUND (--pgd.epsilon 0.0314 gives Madry's " +
+    "8/255)",
+  "switch grid": "t ∈ {32, 64, 96, 120, 140, 150, 155, 159} (150 is the script's " +
+    "start_adv); the table uses 140, 150, 155; the paper's points are NOT FOUND",
+  "seeds": "3 seeds as in Figs. 3 and 5; Fig. 6's count is NOT FOUND",
+};

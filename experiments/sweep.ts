@@ -193,6 +193,14 @@ export async function describePlan(
   return lines;
 }
 
+/** Options of {@link executeSweep}. */
+export interface ExecuteSweepOptions {
+  /** Names the sweep in progress lines and dry runs. */
+  label: string;
+  /** Inferred paper-scale settings a dry run lists (default: the switching figures'). */
+  inferred?: Readonly<Record<string, string>>;
+}
+
 /**
  * Runs a figure's plan under the sweep flags in `context.run`:
  * `--dry-run` prints the plan and stops; `--shard i/n` executes that shard's jobs and stops;
@@ -202,7 +210,7 @@ export async function describePlan(
 export async function executeSweep(
   plan: Plan,
   context: FigureContext,
-  options: { label: string },
+  options: ExecuteSweepOptions,
 ): Promise<SweepOutcome> {
   const workers = workerCount(context.run.workers);
   const store = await sweepStore(context.out);
@@ -216,7 +224,9 @@ export async function executeSweep(
     });
     if (context.scale.startsWith("paper")) {
       lines.push("  inferred settings (SPEC could not verify these):");
-      for (const [what, why] of Object.entries(PAPER_INFERRED)) lines.push(`    ${what}: ${why}`);
+      for (const [what, why] of Object.entries(options.inferred ?? PAPER_INFERRED)) {
+        lines.push(`    ${what}: ${why}`);
+      }
     }
     if (shard) {
       lines.push(

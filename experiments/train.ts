@@ -10,6 +10,11 @@
  * (seed, epoch/e/dropout/<step>/<pass>). Runs that share a seed therefore share
  * their data order, as the authors' per-epoch reseeding does.
  *
+ * Adversarial training: an `at` phase (e.g. `--phases sgd:3,at:1`) needs `--pgd.*` settings;
+ * its random starts come from (seed, epoch/e/attack/<step>). `--robust-examples N` adds the
+ * robust test metrics (PGD, no random start) after every epoch. `--scale at` is a ready-made
+ * ST→AT run with the authors' AT semantics (one optimizer, plain CE, inputs in [0, 1]).
+ *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
@@ -45,6 +50,9 @@ import {
   WRN_AUGMENT,
 } from "../data/mod.ts";
 import { createModel, crossEntropy, MODEL_NAMES, smoothCrossEntropy } from "../models/mod.ts";
+import { pgdAdversary, pgdConfigSchema } from "../core/attack.ts";
+import type { TrainDeps } from "../core/train.ts";
+import { FMNIST_PGD } from "./settings.ts";
 
 const AUGMENTS = {
   "none": NO_AUGMENT,
@@ -88,6 +96,31 @@ export const trainTaskSchema = z.strictObject({
   keepMomentum: z.boolean().describe(
     "keep momentum across optimizer switches (default: reset, as the authors)",
   ),
+  normalize: z.boolean().optional().describe(
+    "normalize inputs by the dataset mean/std (absent: true; adversarial training: false)",
+  ),
+  pgd: pgdConfigSchema.optional().describe("PGD attack of `at` phases and robust evaluation"),
+  robustExamples: z.number().int().nonnegative().optional().describe(
+    "robust (PGD) evaluation after every epoch on the first N test examples (0 = all); needs pgd",
+  ),
+}).superRefine((c, ctx) => {
+  const at = (() => {
+    try {
+      return parsePhaseSpec(c.phases).some((p) => p.optimizer === "at");
+    } catch {
+      return false; // the phases field reports its own error
+    }
+  })();
+  if (at && !c.pgd) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["pgd"],
+      message: "an `at` phase needs --pgd.* settings",
+    });
+  }
+  if (c.robustExamples !== undefined && !c.pgd) {
+    ctx.addIssue({ code: "custom", path: ["robustExamples"], message: "needs --pgd.* settings" });
+  }
 });
 
 /** A validated training-task config. */
@@ -114,10 +147,24 @@ const small: TrainTaskConfig = {
   keepMomentum: false,
 };
 
-/** Named configs: `smoke` (seconds, CI), `small` (default: the reference CNN on Fashion-MNIST). */
+/**
+ * Named configs: `smoke` (seconds, CI), `small` (default: the reference CNN on Fashion-MNIST),
+ * `at` (ST→AT on a 2,000-image subset with the authors' AT semantics and ε = 0.1 PGD-10).
+ */
 export const TRAIN_SCALES: Record<string, TrainTaskConfig> = {
   smoke: { ...small, trainSize: 1024, testSize: 512, phases: "sgd:1,sam:1" },
   small,
+  at: {
+    ...small,
+    trainSize: 2000,
+    testSize: 1000,
+    phases: "sgd:4,at:2",
+    labelSmoothing: 0,
+    keepMomentum: true,
+    normalize: false,
+    pgd: { ...FMNIST_PGD },
+    robustExamples: 1000,
+  },
 };
 
 /** The optimization config implied by a task config. */
@@ -174,11 +221,17 @@ export async function computeTrain(
     inputShape: data.imageShape,
   });
   const info = { model: model.name, seed: config.seed, configHash: context.configHash };
-  const deps = {
+  const normalize = config.normalize ?? true;
+  const deps: TrainDeps = {
     model,
     trainBatches: (key: Parameters<typeof trainBatches>[1]["key"]) =>
-      trainBatches(data, { key, batchSize: config.batchSize, augment: AUGMENTS[config.augment] }),
-    testBatches: () => evalBatches(data, "test", { batchSize: 500 }),
+      trainBatches(data, {
+        key,
+        batchSize: config.batchSize,
+        augment: AUGMENTS[config.augment],
+        normalize,
+      }),
+    testBatches: () => evalBatches(data, "test", { batchSize: 500, normalize }),
     trainLoss: (logits: tf.Tensor2D, labels: tf.Tensor1D) =>
       smoothCrossEntropy(logits, labels, {
         smoothing: config.labelSmoothing,
@@ -186,6 +239,20 @@ export async function computeTrain(
       }),
     evalLoss: crossEntropy,
   };
+  if (config.pgd) {
+    const examples = config.robustExamples;
+    deps.adversary = pgdAdversary({
+      model,
+      config: config.pgd,
+      loss: crossEntropy,
+      robustBatches: () =>
+        examples === undefined ? null : evalBatches(data, "test", {
+          batchSize: 250,
+          normalize,
+          limit: examples === 0 ? data.test.count : Math.min(examples, data.test.count),
+        }),
+    });
+  }
 
   // Resume from the last finished epoch when its checkpoint belongs to this config and code.
   const lastPath = join(context.dir, LAST);
@@ -230,7 +297,9 @@ export async function computeTrain(
         } ` +
           `acc ${(100 * r.trainAcc).toFixed(2)}%, test loss ${r.testLoss.toFixed(4)} acc ${
             (100 * r.testAcc).toFixed(2)
-          }% (${r.seconds.toFixed(1)} s)`,
+          }%${
+            r.robustAcc === undefined ? "" : `, robust acc ${(100 * r.robustAcc).toFixed(2)}%`
+          } (${r.seconds.toFixed(1)} s)`,
       );
       await saveRun(lastPath, state, info, {
         code_hash: context.codeHash,
@@ -263,6 +332,9 @@ export const TRAIN_COLUMNS = [
   "test_acc",
 ] as const;
 
+/** Columns added when the run has robust metrics (an adversary with robust evaluation). */
+export const ROBUST_COLUMNS = ["robust_loss", "robust_acc"] as const;
+
 function rows(result: TrainResult) {
   return result.records.map((r) => ({
     epoch: r.epoch,
@@ -272,7 +344,14 @@ function rows(result: TrainResult) {
     train_acc: r.trainAcc,
     test_loss: r.testLoss,
     test_acc: r.testAcc,
+    robust_loss: r.robustLoss,
+    robust_acc: r.robustAcc,
   }));
+}
+
+function trainTable(result: TrainResult): string {
+  const robust = result.records.some((r) => r.robustAcc !== undefined);
+  return toCsv(robust ? [...TRAIN_COLUMNS, ...ROBUST_COLUMNS] : TRAIN_COLUMNS, rows(result));
 }
 
 /** Loss and error curves by epoch, optimizer phases marked. */
@@ -292,6 +371,13 @@ export function trainChart(result: TrainResult, config: TrainTaskConfig): ChartS
       error: 100 * (1 - r.testAcc),
       optimizer: r.optimizer,
     },
+    ...(r.robustAcc === undefined ? [] : [{
+      epoch: r.epoch + 1,
+      split: "test (PGD)",
+      loss: r.robustLoss!,
+      error: 100 * (1 - r.robustAcc),
+      optimizer: r.optimizer,
+    }]),
   ]);
   const phases = parsePhaseSpec(config.phases).map((p) => ({
     ...p,
@@ -346,7 +432,8 @@ export function trainChart(result: TrainResult, config: TrainTaskConfig): ChartS
 export const trainTask: FigureDefinition<typeof trainTaskSchema, TrainResult> = {
   name: "train",
   description:
-    "Trains a model on a dataset under a phase schedule of optimizers (SGD, SAM, USAM, ASAM), " +
+    "Trains a model on a dataset under a phase schedule of optimizers (SGD, SAM, USAM, ASAM, " +
+    "AT = SGD on PGD examples), " +
     "evaluating after every epoch. Writes results/train/ (per-epoch data.csv, a loss/error chart, " +
     "manifest.json) and final.safetensors; a checkpoint after every epoch lets an interrupted run resume.",
   schema: trainTaskSchema,
@@ -368,10 +455,11 @@ export const trainTask: FigureDefinition<typeof trainTaskSchema, TrainResult> = 
       init: `${config.seed}:init`,
       data: `${config.seed}:epoch/<e>/shuffle and ${config.seed}:epoch/<e>/augment`,
       dropout: `${config.seed}:epoch/<e>/dropout/<step>/<pass>`,
+      ...(config.pgd ? { attack: `${config.seed}:epoch/<e>/attack/<step>` } : {}),
     },
   }),
   compute: computeTrain,
-  table: (result) => toCsv(TRAIN_COLUMNS, rows(result)),
+  table: trainTable,
   chart: trainChart,
   summary: (result) => {
     const last = result.records[result.records.length - 1];

@@ -202,8 +202,51 @@ export function theoryTrends(rows: Row[]): TrendCheck[] {
   });
 }
 
+/**
+ * Figure 6 and the AT table (ST→AT, SPEC §8), on the mean rows of `data.csv` (accuracies in
+ * %): full AT is more robust than ST by more than the seed spread; the latest switch (the
+ * smallest AT proportion > 0) is more robust than ST by more than the seed spread, and
+ * recovers at least half of full AT's robustness gain over ST.
+ */
+export function atTrends(figure: string, rows: Row[]): TrendCheck[] {
+  const means = meanRows(rows);
+  const st = means.find((r) => num(r, "proportion") === 0);
+  const full = means.find((r) => num(r, "proportion") === 1);
+  const late = means.find((r) => num(r, "proportion") > 0 && num(r, "proportion") < 1);
+  const [rSt, rFull, rLate] = [st, full, late].map((r) => num(r, "robust_acc"));
+  const spread = (...rs: (Row | undefined)[]) =>
+    Math.max(...rs.map((r) => num(r, "robust_acc_std")));
+  const recovered = (rLate - rSt) / (rFull - rSt);
+  const at = `${late?.label} (AT proportion ${f3(num(late, "proportion"))})`;
+  return [
+    {
+      figure,
+      claim: "full AT is more robust than ST (by more than the seed spread)",
+      pass: rFull - rSt > spread(st, full),
+      detail: `robust accuracy full AT ${f3(rFull)}%, ST ${f3(rSt)}%, largest seed std ${
+        f3(spread(st, full))
+      } pp`,
+    },
+    {
+      figure,
+      claim: "late AT's robust accuracy is far above ST's (by more than the seed spread)",
+      pass: rLate - rSt > spread(st, late),
+      detail: `${at}: ${f3(rLate)}% vs ST ${f3(rSt)}%, largest seed std ${f3(spread(st, late))} pp`,
+    },
+    {
+      figure,
+      claim: "late AT recovers most of full AT's robustness",
+      pass: recovered >= 0.5,
+      detail: `${at}: ${f3(100 * recovered)}% of the way from ST's robust accuracy to full ` +
+        `AT's (need ≥ 50%); robust gap to full AT ${f3(num(late, "robust_gap"))} pp`,
+    },
+  ];
+}
+
 /** The trend checks of each figure. */
 export const TRENDS: Record<string, (rows: Row[]) => TrendCheck[]> = {
+  fig6: (rows) => atTrends("fig6", rows),
+  "table-at": (rows) => atTrends("table-at", rows),
   fig1: fig1Trends,
   fig3: fig3Trends,
   fig4a: fig4aTrends,

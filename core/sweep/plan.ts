@@ -88,8 +88,14 @@ export interface Plan {
 export interface CostModel {
   /** Optimizer steps per epoch of a run with this base config. */
   stepsPerEpoch(base: Json): number;
-  /** Batch-gradient evaluations of one optimizer step (1 for SGD, 2 for the SAM family). */
-  passes?(optimizer: Phase["optimizer"]): number;
+  /**
+   * Batch-gradient evaluations of one optimizer step of a run with this base config
+   * (default: 1 for SGD, 2 for the SAM family and for `at`; an adversarial step also pays
+   * for its attack, which only the experiment knows).
+   */
+  passes?(optimizer: Phase["optimizer"], base: Json): number;
+  /** Extra batch-gradient evaluations after epoch `epoch` (e.g. a robust evaluation). */
+  epochCost?(base: Json, epoch: number, epochs: number): number;
   /** Estimated batch-gradient evaluations of a measurement. */
   measureCost?(spec: Json): number;
 }
@@ -132,17 +138,20 @@ export function measureId(spec: Json, inputs: readonly string[]): string {
 const defaultPasses = (optimizer: Phase["optimizer"]) => (optimizer === "sgd" ? 1 : 2);
 
 function segmentCost(
-  phases: readonly Phase[],
+  run: { base: Json; epochs: number; phases: readonly Phase[] },
   from: number,
   to: number,
-  perStep: number,
   cost: CostModel,
 ) {
-  const passes = cost.passes ?? defaultPasses;
+  const perStep = cost.stepsPerEpoch(run.base);
   let total = 0;
-  for (const p of phases) {
+  for (const p of run.phases) {
     const overlap = Math.min(p.to, to) - Math.max(p.from, from);
-    if (overlap > 0) total += overlap * perStep * passes(p.optimizer);
+    const passes = cost.passes?.(p.optimizer, run.base) ?? defaultPasses(p.optimizer);
+    if (overlap > 0) total += overlap * perStep * passes;
+  }
+  if (cost.epochCost) {
+    for (let e = from; e < to; e++) total += cost.epochCost(run.base, e, run.epochs);
   }
   return total;
 }
@@ -187,7 +196,6 @@ export function planSweep(
   const jobs = new Map<string, Job>();
   const order: Job[] = [];
   runs.forEach((r, i) => {
-    const perStep = cost.stepsPerEpoch(r.base);
     let from = 0;
     let parent: string | null = null;
     for (let e = 1; e <= r.epochs; e++) {
@@ -204,7 +212,7 @@ export function planSweep(
           from,
           to: e,
           parent,
-          cost: segmentCost(r.phases, from, e, perStep, cost),
+          cost: segmentCost(r, from, e, cost),
         };
         jobs.set(id, job);
         order.push(job);
@@ -234,7 +242,7 @@ export function planSweep(
     return id;
   });
   const independentCost = runs.reduce(
-    (sum, r) => sum + segmentCost(r.phases, 0, r.epochs, cost.stepsPerEpoch(r.base), cost),
+    (sum, r) => sum + segmentCost(r, 0, r.epochs, cost),
     0,
   ) + order.filter((j) => j.kind === "measure").reduce((s, j) => s + j.cost, 0);
   return {

@@ -8,6 +8,8 @@ import { fig3Task } from "../../experiments/fig3.ts";
 import { fig4bTask } from "../../experiments/fig4b.ts";
 import { fig4cTask } from "../../experiments/fig4c.ts";
 import { fig5Task } from "../../experiments/fig5.ts";
+import { fig6Task } from "../../experiments/fig6.ts";
+import { tableAtTask } from "../../experiments/table_at.ts";
 
 const HAVE_FMNIST = (() => {
   try {
@@ -17,7 +19,7 @@ const HAVE_FMNIST = (() => {
   }
 })();
 
-const TASKS = [fig1Task, fig3Task, fig4bTask, fig4cTask, fig5Task] as const;
+const TASKS = [fig1Task, fig3Task, fig4bTask, fig4cTask, fig5Task, fig6Task, tableAtTask] as const;
 
 async function quiet<T>(fn: () => Promise<T>): Promise<T> {
   const [log, error] = [console.log, console.error];
@@ -117,4 +119,19 @@ Deno.test({
       await Promise.all([a, b].map((d) => Deno.remove(d, { recursive: true })));
     }
   },
+});
+
+Deno.test("the AT dry runs list the AT inferences: the madry WRN stands in as wrn16-8", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    for (const task of [fig6Task, tableAtTask]) {
+      const args = ["--scale", "paper", "--dry-run", "--skip-timing", "--out", out];
+      const err = await quiet(() => runFigure(task, args).then(() => null, (e) => e));
+      assert.ok(err instanceof RunPaused, `${task.name}: ${err}`);
+      assert.match(err.message, /WideResNet16_8_madry .* is NOT implemented; wrn16-8/);
+      assert.match(err.message, /ERM_to_Adv\.py defaults: T = 160/);
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });

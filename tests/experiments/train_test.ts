@@ -93,3 +93,66 @@ Deno.test("train rejects a bad phase list with the field named", async () => {
       err instanceof ConfigError && /--phases: bad phase "adam:1"/.test(err.message),
   );
 });
+
+Deno.test("train rejects an `at` phase without PGD settings, naming --pgd", async () => {
+  await assert.rejects(
+    () => runFigure(trainTask, [...TINY, "--phases", "sgd:1,at:1", "--out", "/nonexistent"]),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      /--pgd: an `at` phase needs --pgd\.\* settings/.test(err.message),
+  );
+});
+
+Deno.test({
+  name: "train --scale at runs ST→AT and logs robust metrics below the clean ones",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const args = [
+        "--scale",
+        "at",
+        "--train-size",
+        "128",
+        "--test-size",
+        "64",
+        "--batch-size",
+        "64",
+        "--phases",
+        "sgd:1,at:1",
+        "--pgd.steps",
+        "2",
+        "--robust-examples",
+        "64",
+        "--out",
+        out,
+      ];
+      const outcome = await quiet(() => runFigure(trainTask, args));
+      const csv = await Deno.readTextFile(join(out, "train", "data.csv"));
+      assert.match(
+        csv,
+        /^epoch,optimizer,lr,train_loss,train_acc,test_loss,test_acc,robust_loss,robust_acc\n/,
+      );
+      const rows = csv.trim().split("\n").slice(1).map((l) => l.split(","));
+      assert.deepEqual(rows.map((r) => r[1]), ["sgd", "at"]);
+      for (const r of rows) {
+        assert.ok(Number(r[8]) <= Number(r[6]), `robust ${r[8]} > clean ${r[6]}`);
+      }
+      const seeds = outcome!.manifest!.seeds as { streams: Record<string, string> };
+      assert.equal(seeds.streams.attack, "0:epoch/<e>/attack/<step>");
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+async function quiet<T>(fn: () => Promise<T>): Promise<T> {
+  const [log, error] = [console.log, console.error];
+  console.log = () => {};
+  console.error = () => {};
+  try {
+    return await fn();
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+}

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { parseCsv, toCsv } from "../../core/csv.ts";
-import { fig3Trends, fig4bTrends, fig4cTrends, fig5Trends } from "../../experiments/trends.ts";
+import {
+  fig3Trends,
+  fig4bTrends,
+  fig4cTrends,
+  fig5Trends,
+  TRENDS,
+} from "../../experiments/trends.ts";
 import { allPass, checkSmoke } from "../../experiments/smoke_check.ts";
 import { join } from "node:path";
 import { sha256Hex } from "../../core/config.ts";
@@ -84,5 +90,34 @@ Deno.test("checkSmoke compares data.csv hashes with the lock and runs the trends
     assert.equal(allPass(missing, true), false);
   } finally {
     await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("AT trends are registered for fig6 and table-at and read the mean rows", () => {
+  const columns = ["kind", "label", "proportion", "robust_acc", "robust_acc_std", "robust_gap"];
+  const make = (late: number) =>
+    rows(columns, [
+      {
+        kind: "mean",
+        label: "ST",
+        proportion: 0,
+        robust_acc: 20,
+        robust_acc_std: 2,
+        robust_gap: 40,
+      },
+      { kind: "mean", label: "late", proportion: 0.2, robust_acc: late, robust_acc_std: 3 },
+      {
+        kind: "mean",
+        label: "full",
+        proportion: 1,
+        robust_acc: 60,
+        robust_acc_std: 2,
+        robust_gap: 0,
+      },
+    ]);
+  for (const figure of ["fig6", "table-at"]) {
+    assert.deepEqual(TRENDS[figure](make(55)).map((c) => c.pass), [true, true, true]);
+    assert.deepEqual(TRENDS[figure](make(30)).map((c) => c.pass), [true, true, false]);
+    assert.deepEqual(TRENDS[figure](make(22)).map((c) => c.pass), [true, false, false]);
   }
 });

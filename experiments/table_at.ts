@@ -1,0 +1,130 @@
+/**
+ * The AT table (SPEC §9, inferred content): standard training (ST), full adversarial
+ * training (AT) and ST→AT at a few late switch epochs, with clean and robust (PGD) test
+ * accuracy, mean ± std over seeds, as `data.csv` and as a rendered table.
+ *
+ *     deno task table-at [--scale smoke|small|paper] [--workers N] [--shard i/n] [--dry-run]
+ *                        [--FIELD VALUE ...]
+ *
+ * Its runs are a subset of Figure 6's at the same scale (same settings, seeds and T), so
+ * after `deno task fig6` the table is read from the sweep store without training.
+ *
+ * @module
+ */
+import { runMain } from "../core/cli.ts";
+import { type FigureDefinition, runFigure } from "../core/figure.ts";
+import type { ChartSpec } from "../core/render.ts";
+import {
+  atHeadline,
+  type AtResult,
+  atSeeds,
+  atSetupText,
+  atSummary,
+  type AtSweepConfig,
+  atSweepSchema,
+  atTable,
+  computeAtSweep,
+} from "./at_sweep.ts";
+import { AT_SCALES, PAPER_AT_INFERRED } from "./settings.ts";
+import { SWEEP_RUN_FLAGS } from "./sweep.ts";
+
+/** Named configs of the AT table: every scale's AT settings with its late switch epochs. */
+export const TABLE_AT_SCALES: Record<string, AtSweepConfig> = Object.fromEntries(
+  Object.entries(AT_SCALES).map(([scale, s]) => [
+    scale,
+    { ...s.settings, epochs: s.epochs, seeds: s.seeds, switches: s.tableSwitches },
+  ]),
+);
+
+/** The table's columns, in order. */
+export const TABLE_AT_COLUMNS = [
+  "AT epochs",
+  "clean acc. (%)",
+  "robust acc. (%)",
+  "robust gap to full AT (pp)",
+] as const;
+
+const pm = (s: { mean: number; std: number }, digits = 2) =>
+  `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
+
+/** The table's cells: rows ST, ST→AT from the latest to the earliest switch, full AT. */
+export function tableAtCells(result: AtResult, config: AtSweepConfig) {
+  const rows = atSummary(result, config.epochs).sort((a, b) => b.switchEpoch - a.switchEpoch);
+  const cells = rows.flatMap((s) => {
+    const values = [
+      `${s.atEpochs} of ${config.epochs}`,
+      pm(s.cleanAcc),
+      pm(s.robustAcc),
+      s.switchEpoch === 0 ? "—" : pm(s.robustGap),
+    ];
+    return TABLE_AT_COLUMNS.map((column, i) => ({ row: s.label, column, value: values[i] }));
+  });
+  return { rows: rows.map((s) => s.label), cells };
+}
+
+/** The table as a Vega-Lite text chart (one text mark per cell, headers as axes). */
+export function tableAtChart(result: AtResult, config: AtSweepConfig): ChartSpec {
+  const { rows, cells } = tableAtCells(result, config);
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: "Table: clean and robust accuracy of ST, late ST→AT and full AT",
+      subtitle: [
+        atSetupText(config),
+        `mean ± std over ${config.seeds.length} seeds; robust gap = full AT's robust accuracy ` +
+        "− the run's",
+      ],
+      anchor: "start",
+    },
+    data: { values: cells },
+    width: { step: 190 },
+    height: { step: 26 },
+    mark: { type: "text", fontSize: 12 },
+    encoding: {
+      x: {
+        field: "column",
+        type: "ordinal",
+        sort: [...TABLE_AT_COLUMNS],
+        axis: {
+          orient: "top",
+          title: null,
+          labelAngle: 0,
+          labelLimit: 400,
+          ticks: false,
+          domain: false,
+        },
+      },
+      y: {
+        field: "row",
+        type: "ordinal",
+        sort: rows,
+        axis: { title: null, ticks: false, domain: false, labelFontWeight: "bold" },
+      },
+      text: { field: "value", type: "nominal" },
+    },
+    config: { view: { stroke: "#cccccc" }, title: { subtitleFontSize: 11 } },
+  } as ChartSpec;
+}
+
+/** The AT table task. */
+export const tableAtTask: FigureDefinition<typeof atSweepSchema, AtResult> = {
+  name: "table-at",
+  description: "The AT table: clean and robust (PGD) test accuracy of standard training, full " +
+    "adversarial training and ST→AT at a few late switch epochs, mean ± std over seeds, as " +
+    "data.csv and a rendered table. Its runs are Figure 6's (shared sweep store, <out>/sweep/).",
+  schema: atSweepSchema,
+  scales: TABLE_AT_SCALES,
+  defaultScale: "small",
+  backend: "wasm",
+  backendOf: (config) => config.backend,
+  runFlags: SWEEP_RUN_FLAGS,
+  seeds: atSeeds,
+  compute: (config, context) =>
+    computeAtSweep(config, context, { label: "table-at", inferred: PAPER_AT_INFERRED }),
+  table: (result, config) => atTable(result, config.epochs),
+  chart: tableAtChart,
+  summary: (result, config) => atHeadline(result, config.epochs),
+  datasets: (result) => result.datasets,
+};
+
+if (import.meta.main) await runMain(() => runFigure(tableAtTask, Deno.args).then(() => {}));

@@ -1,0 +1,241 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, parseConfig } from "../../core/config.ts";
+import { parseCsv } from "../../core/csv.ts";
+import { renderSvg } from "../../core/render.ts";
+import { switchAt } from "../../core/schedule.ts";
+import { executeJobs, planSweep, processExecutor, type RunRequest } from "../../core/sweep/mod.ts";
+import { SweepStore } from "../../core/sweep/store.ts";
+import {
+  type AtResult,
+  type AtRun,
+  atRuns,
+  atSummary,
+  type AtSweepConfig,
+  atSweepSchema,
+  atTable,
+} from "../../experiments/at_sweep.ts";
+import { FIG6_SCALES, fig6Chart } from "../../experiments/fig6.ts";
+import {
+  executeJob,
+  prepareRun,
+  RUN_COSTS,
+  runBase,
+  runSettingsSchema,
+  stepsPerEpoch,
+} from "../../experiments/runs.ts";
+import { AT_SCALES, SMOKE_SETTINGS } from "../../experiments/settings.ts";
+import { runRecords } from "../../experiments/sweep.ts";
+import { TABLE_AT_SCALES, tableAtCells, tableAtChart } from "../../experiments/table_at.ts";
+import { atTrends } from "../../experiments/trends.ts";
+
+const HAVE_FMNIST = (() => {
+  try {
+    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
+  } catch {
+    return Deno.env.get("LATE_SAM_DATA") !== undefined;
+  }
+})();
+
+// The smoke AT settings on 128 Fashion-MNIST images: 2 steps per epoch, PGD-2.
+const settings = {
+  ...AT_SCALES.smoke.settings,
+  trainSize: 128,
+  testSize: 64,
+  pgd: { norm: "linf" as const, epsilon: 0.1, stepSize: 0.05, steps: 2 },
+  robustEval: { examples: 64, epochs: "last" as const },
+};
+const T = 3;
+const run = (seed: number, at: number): RunRequest => ({
+  base: runBase(settings, seed, T),
+  epochs: T,
+  phases: switchAt({ first: "sgd", then: "at", at, epochs: T }),
+});
+
+async function execute(store: SweepStore, runs: RunRequest[], workers = 1) {
+  const plan = planSweep({ runs }, RUN_COSTS);
+  const worker = fileURLToPath(new URL("../../experiments/worker.ts", import.meta.url));
+  await executeJobs(plan.jobs, {
+    workers,
+    isDone: (job) => store.isDone(job),
+    hasState: async (id) => (await store.readState(id)) !== null,
+    execute: workers === 1 ? (job) => executeJob(job, { store }) : processExecutor({
+      command: [Deno.execPath(), "run", "-A", worker],
+      context: { store: store.root, codeHash: store.codeHash, dataDir: null },
+    }),
+  });
+  return plan;
+}
+
+const bytes = (store: SweepStore, id: string) => Deno.readFile(store.checkpointPath(id));
+const noTimes = (records: { seconds: number }[]) => records.map((r) => ({ ...r, seconds: 0 }));
+
+Deno.test({
+  name: "an ST→AT run branched from the ST trunk is bitwise the run trained from scratch",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const root = await Deno.makeTempDir();
+    try {
+      const runs = [run(0, T), run(0, 2), run(0, 0)];
+      const branched = new SweepStore(join(root, "branched"), "test");
+      const plan = await execute(branched, runs);
+      assert.ok(plan.cost < plan.independentCost, "the ST→AT run should branch from ST");
+      const scratch = new SweepStore(join(root, "scratch"), "test");
+      const alone = await execute(scratch, [runs[1]]);
+      assert.equal(alone.jobs.length, 1);
+      const id = plan.runs[1];
+      assert.deepEqual(await bytes(scratch, id), await bytes(branched, id));
+      const records = await runRecords({ store: branched, plan }, id);
+      assert.deepEqual(
+        noTimes(await runRecords({ store: scratch, plan: alone }, id)),
+        noTimes(records),
+      );
+      assert.deepEqual(records.map((r) => r.optimizer), ["sgd", "sgd", "at"]);
+      // Robust metrics on the last epoch only (robustEval.epochs = "last"), below clean.
+      assert.deepEqual(records.map((r) => r.robustAcc !== undefined), [false, false, true]);
+      assert.ok(records[2].robustAcc! <= records[2].testAcc);
+      // Worker processes give the same bytes: the random starts are keyed, not stateful.
+      const parallel = new SweepStore(join(root, "parallel"), "test");
+      await execute(parallel, runs, 2);
+      for (const job of plan.jobs) {
+        assert.deepEqual(await bytes(parallel, job.id), await bytes(branched, job.id), job.id);
+      }
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "normalize: false reaches the pipeline: AT runs train and test on x/255 in [0, 1]",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const range = (xs: Iterable<{ x: Float32Array }>) => {
+      let [lo, hi] = [Infinity, -Infinity];
+      for (const { x } of xs) for (const v of x) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+      return [lo, hi];
+    };
+    const at = await prepareRun(settings);
+    const key = { seed: 0, path: ["epoch", "0"] };
+    assert.deepEqual(range(at.deps.trainBatches(key)), [0, 1]);
+    assert.deepEqual(range(at.deps.testBatches()), [0, 1]);
+    assert.ok(at.deps.adversary, "a pgd setting gives the run an adversary");
+    const st = await prepareRun({ ...SMOKE_SETTINGS, trainSize: 128, testSize: 64 });
+    assert.ok(range(st.deps.testBatches())[0] < 0, "other runs stay normalized");
+    assert.equal(st.deps.adversary, undefined);
+  },
+});
+
+Deno.test("plans price an AT step at 1 + k passes and the robust evaluation of the last epoch", () => {
+  const plan = planSweep({ runs: [run(0, 0)] }, RUN_COSTS);
+  const steps = stepsPerEpoch(settings);
+  // 3 AT epochs of 2 steps at 1 + 2 passes, plus one robust evaluation of 64 images.
+  const robust = Math.ceil(1 * (2 + 1 / 3) * 250 / settings.batchSize);
+  assert.equal(plan.cost, T * steps * 3 + robust);
+  const st = planSweep({ runs: [run(0, T)] }, RUN_COSTS);
+  assert.equal(st.cost, T * steps + robust);
+});
+
+Deno.test("SGD/SAM run bases carry none of the AT settings (their ids are unchanged)", () => {
+  const base = runBase(SMOKE_SETTINGS, 0, 4) as Record<string, unknown>;
+  for (const key of ["normalize", "pgd", "robustEval"]) assert.ok(!(key in base), key);
+  assert.throws(
+    () =>
+      parseConfig(runSettingsSchema, {
+        ...SMOKE_SETTINGS,
+        robustEval: { examples: 0, epochs: "all" },
+      }),
+    (e) => e instanceof ConfigError && /robustEval needs a pgd attack/.test(e.message),
+  );
+});
+
+Deno.test("every scale of fig6 and table-at validates; the table's runs are fig6's", () => {
+  for (const scale of ["smoke", "small", "paper"]) {
+    const fig = parseConfig(atSweepSchema, FIG6_SCALES[scale]);
+    const table = parseConfig(atSweepSchema, TABLE_AT_SCALES[scale]);
+    assert.equal(fig.keepMomentum, true, `${scale}: one optimizer across ST→AT`);
+    assert.equal(fig.labelSmoothing, 0, `${scale}: plain cross-entropy`);
+    assert.equal(fig.normalize, false, `${scale}: inputs in [0, 1]`);
+    const ids = (c: AtSweepConfig) =>
+      new Set(atRuns(c).map((r) => JSON.stringify([r.run.base, r.run.phases])));
+    const figIds = ids(fig);
+    for (const id of ids(table)) assert.ok(figIds.has(id), `${scale}: table run not in fig6`);
+  }
+  assert.throws(() => parseConfig(atSweepSchema, { ...FIG6_SCALES.smoke, pgd: undefined }), /pgd/);
+});
+
+/** A synthetic result: 2 seeds × {ST, t = 3, full AT} of T = 4. */
+function syntheticResult(): { result: AtResult; config: AtSweepConfig } {
+  const config = parseConfig(atSweepSchema, { ...FIG6_SCALES.smoke, epochs: 4, switches: [3] });
+  const acc: Record<number, [number, number][]> = {
+    4: [[0.8, 0.1], [0.82, 0.14]],
+    3: [[0.78, 0.5], [0.76, 0.46]],
+    0: [[0.7, 0.56], [0.72, 0.6]],
+  };
+  const runs: AtRun[] = atRuns(config).map((r) => {
+    const [cleanAcc, robustAcc] = acc[r.t][r.seed];
+    return {
+      seed: r.seed,
+      switchEpoch: r.t,
+      proportion: (4 - r.t) / 4,
+      atEpochs: 4 - r.t,
+      run: `run-${r.seed}-${r.t}`,
+      cleanAcc,
+      cleanLoss: 1 - cleanAcc,
+      robustAcc,
+      robustLoss: 2 - robustAcc,
+      trainLoss: 0.5,
+    };
+  });
+  const cost = { planned: 10, independent: 12, spent: 10, savedFraction: 1 / 6 };
+  return { result: { runs, cost, datasets: {} }, config };
+}
+
+Deno.test("the summary and data.csv give mean ± std per switch and the gap to full AT", () => {
+  const { result, config } = syntheticResult();
+  const summary = atSummary(result, 4);
+  assert.deepEqual(summary.map((s) => s.label), ["full AT", "ST→AT at 3", "ST"]);
+  const late = summary[1];
+  assert.ok(Math.abs(late.robustAcc.mean - 48) < 1e-9);
+  assert.ok(Math.abs(late.robustGap.mean - 10) < 1e-9, "(56 − 50 + 60 − 46)/2 = 10 pp");
+  const rows = parseCsv(atTable(result, config.epochs));
+  assert.equal(rows.filter((r) => r.kind === "run").length, 6);
+  const mean = rows.find((r) => r.kind === "mean" && r.label === "ST")!;
+  assert.equal(Number(mean.robust_acc), 12);
+  assert.ok(Math.abs(Number(mean.robust_acc_std) - Math.SQRT2 * 2) < 1e-9);
+  assert.equal(Number(mean.robust_gap), 46);
+  assert.deepEqual(atTrends("fig6", rows).map((c) => c.pass), [true, true, true]);
+});
+
+Deno.test("the table reads ST, the late switches, then full AT, and both charts render", async () => {
+  const { result, config } = syntheticResult();
+  const { rows, cells } = tableAtCells(result, config);
+  assert.deepEqual(rows, ["ST", "ST→AT at 3", "full AT"]);
+  const cell = (row: string, column: string) =>
+    cells.find((c) => c.row === row && c.column === column)?.value;
+  assert.equal(cell("ST→AT at 3", "robust acc. (%)"), "48.00 ± 2.83");
+  assert.equal(cell("full AT", "robust gap to full AT (pp)"), "—");
+  assert.equal(cell("ST", "AT epochs"), "0 of 4");
+  const table = await renderSvg(tableAtChart(result, config));
+  assert.ok(table.includes("48.00 ± 2.83") && table.includes("full AT"));
+  const figure = await renderSvg(fig6Chart(result, config));
+  assert.ok(figure.includes("AT training proportion"));
+});
+
+Deno.test("AT trends fail when late AT is not more robust than ST or far from full AT", () => {
+  const { result, config } = syntheticResult();
+  const weak = {
+    ...result,
+    runs: result.runs.map((r) => r.switchEpoch === 3 ? { ...r, robustAcc: r.robustAcc - 0.35 } : r),
+  };
+  const checks = atTrends("table-at", parseCsv(atTable(weak, config.epochs)));
+  assert.deepEqual(checks.map((c) => c.pass), [true, false, false]);
+  const noisy = {
+    ...result,
+    runs: result.runs.map((r) =>
+      r.switchEpoch === 0 ? { ...r, robustAcc: r.seed === 0 ? 0.05 : 0.6 } : r
+    ),
+  };
+  assert.equal(atTrends("fig6", parseCsv(atTable(noisy, config.epochs)))[0].pass, false);
+});
