@@ -11,18 +11,17 @@
  * their data order, as the authors' per-epoch reseeding does.
  *
  * Adversarial training: an `at` phase (e.g. `--phases sgd:3,at:1`) needs `--pgd.*` settings;
- * its random starts come from (seed, epoch/e/attack/<step>). `--robust-examples N` adds the
- * robust test metrics (PGD, no random start) after every epoch. `--scale at` is a ready-made
+ * its random starts come from (seed, epoch/e/attack/<step>). `--robust-eval.examples N
+ * --robust-eval.epochs all` adds the robust test metrics (PGD, no random start) after every
+ * epoch. `--scale at` is a ready-made
  * ST→AT run with the authors' AT semantics (one optimizer, plain CE, inputs in [0, 1]).
  *
  * @module
  */
-import type * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
-import { backendInfo, BACKENDS, useBackend } from "../core/backend.ts";
+import { backendInfo } from "../core/backend.ts";
 import { CheckpointError } from "../core/checkpoint.ts";
 import { CliError, runMain } from "../core/cli.ts";
-import { parseConfig } from "../core/config.ts";
 import { toCsv } from "../core/csv.ts";
 import { type FigureContext, type FigureDefinition, runFigure, RunPaused } from "../core/figure.ts";
 import { createProgress } from "../core/progress.ts";
@@ -35,43 +34,15 @@ import {
   runToCheckpoint,
   saveRun,
   train,
-  type TrainConfig,
-  trainConfigSchema,
 } from "../core/train.ts";
 import { encodeCheckpoint } from "../core/checkpoint.ts";
 import { join } from "node:path";
-import {
-  CIFAR_AUGMENT,
-  DATASET_NAMES,
-  evalBatches,
-  loadDataset,
-  NO_AUGMENT,
-  trainBatches,
-  WRN_AUGMENT,
-} from "../data/mod.ts";
-import { createModel, crossEntropy, MODEL_NAMES, smoothCrossEntropy } from "../models/mod.ts";
-import { pgdAdversary, pgdConfigSchema } from "../core/attack.ts";
-import type { TrainDeps } from "../core/train.ts";
+import { prepareRun, runBase, runSettingsShape, trainConfigFor } from "./runs.ts";
 import { FMNIST_PGD } from "./settings.ts";
 
-const AUGMENTS = {
-  "none": NO_AUGMENT,
-  "crop-flip": CIFAR_AUGMENT,
-  "crop-flip-cutout": WRN_AUGMENT,
-};
-
-/** Config of a training run (flat, so every field is a flag). */
+/** Config of a training run: the shared run settings, a seed and a phase list (flat flags). */
 export const trainTaskSchema = z.strictObject({
-  model: z.enum(MODEL_NAMES).describe("architecture"),
-  dataset: z.enum(DATASET_NAMES).describe("dataset"),
-  backend: z.enum(BACKENDS).describe("tfjs backend (results are bitwise reproducible per backend)"),
-  trainSize: z.number().int().nonnegative().describe(
-    "training examples (0 = all; a fixed stratified subset)",
-  ),
-  testSize: z.number().int().nonnegative().describe("test examples (0 = all)"),
-  augment: z.enum(["none", "crop-flip", "crop-flip-cutout"]).describe(
-    "training augmentation (SPEC §4.7)",
-  ),
+  ...runSettingsShape,
   seed: z.number().int().nonnegative().describe("root seed"),
   phases: z.string().superRefine((spec, ctx) => {
     try {
@@ -80,29 +51,6 @@ export const trainTaskSchema = z.strictObject({
       ctx.addIssue({ code: "custom", message: (err as Error).message });
     }
   }).describe('optimizer phases in order, e.g. "sgd:4,sam:1" (epochs each)'),
-  batchSize: z.number().int().positive().describe("mini-batch size"),
-  lr: z.number().positive().describe("base learning rate"),
-  lrSchedule: z.enum(["constant", "multistep", "wrn"]).describe(
-    "constant; multistep (×gamma at each milestone epoch); wrn (×0.2 at 30%, ×0.04 at 60% of T)",
-  ),
-  milestones: z.array(z.number().int().positive()).describe("multistep milestone epochs"),
-  gamma: z.number().positive().describe("multistep decay factor"),
-  momentum: z.number().min(0).lt(1).describe("SGD momentum"),
-  weightDecay: z.number().nonnegative().describe("coupled L2 weight decay"),
-  rho: z.number().positive().describe("SAM radius ρ"),
-  labelSmoothing: z.number().min(0).lt(1).describe(
-    "label smoothing of the training loss (s/(K−1) rule)",
-  ),
-  keepMomentum: z.boolean().describe(
-    "keep momentum across optimizer switches (default: reset, as the authors)",
-  ),
-  normalize: z.boolean().optional().describe(
-    "normalize inputs by the dataset mean/std (absent: true; adversarial training: false)",
-  ),
-  pgd: pgdConfigSchema.optional().describe("PGD attack of `at` phases and robust evaluation"),
-  robustExamples: z.number().int().nonnegative().optional().describe(
-    "robust (PGD) evaluation after every epoch on the first N test examples (0 = all); needs pgd",
-  ),
 }).superRefine((c, ctx) => {
   const at = (() => {
     try {
@@ -118,8 +66,8 @@ export const trainTaskSchema = z.strictObject({
       message: "an `at` phase needs --pgd.* settings",
     });
   }
-  if (c.robustExamples !== undefined && !c.pgd) {
-    ctx.addIssue({ code: "custom", path: ["robustExamples"], message: "needs --pgd.* settings" });
+  if (c.robustEval !== undefined && !c.pgd) {
+    ctx.addIssue({ code: "custom", path: ["robustEval"], message: "needs --pgd.* settings" });
   }
 });
 
@@ -163,35 +111,9 @@ export const TRAIN_SCALES: Record<string, TrainTaskConfig> = {
     keepMomentum: true,
     normalize: false,
     pgd: { ...FMNIST_PGD },
-    robustExamples: 1000,
+    robustEval: { examples: 1000, epochs: "all" },
   },
 };
-
-/** The optimization config implied by a task config. */
-export function trainConfigOf(config: TrainTaskConfig): TrainConfig {
-  const phases = parsePhaseSpec(config.phases);
-  const epochs = phases[phases.length - 1].to;
-  const lr = config.lrSchedule === "multistep"
-    ? {
-      kind: "multistep" as const,
-      base: config.lr,
-      milestones: config.milestones,
-      gamma: config.gamma,
-    }
-    : { kind: config.lrSchedule, base: config.lr };
-  return parseConfig(trainConfigSchema, {
-    seed: config.seed,
-    epochs,
-    batchSize: config.batchSize,
-    lr,
-    momentum: config.momentum,
-    weightDecay: config.weightDecay,
-    rho: config.rho,
-    labelSmoothing: config.labelSmoothing,
-    phases,
-    keepMomentum: config.keepMomentum,
-  });
-}
 
 /** What a training run produces. */
 export interface TrainResult {
@@ -209,50 +131,11 @@ export async function computeTrain(
   config: TrainTaskConfig,
   context: FigureContext,
 ): Promise<TrainResult> {
-  const trainConfig = trainConfigOf(config);
-  await useBackend(config.backend);
-  const data = await loadDataset(config.dataset, {
-    dataDir: context.run["data-dir"],
-    trainSize: config.trainSize || undefined,
-    testSize: config.testSize || undefined,
-  });
-  const model = createModel(config.model, {
-    numClasses: data.numClasses,
-    inputShape: data.imageShape,
-  });
-  const info = { model: model.name, seed: config.seed, configHash: context.configHash };
-  const normalize = config.normalize ?? true;
-  const deps: TrainDeps = {
-    model,
-    trainBatches: (key: Parameters<typeof trainBatches>[1]["key"]) =>
-      trainBatches(data, {
-        key,
-        batchSize: config.batchSize,
-        augment: AUGMENTS[config.augment],
-        normalize,
-      }),
-    testBatches: () => evalBatches(data, "test", { batchSize: 500, normalize }),
-    trainLoss: (logits: tf.Tensor2D, labels: tf.Tensor1D) =>
-      smoothCrossEntropy(logits, labels, {
-        smoothing: config.labelSmoothing,
-        numClasses: data.numClasses,
-      }),
-    evalLoss: crossEntropy,
-  };
-  if (config.pgd) {
-    const examples = config.robustExamples;
-    deps.adversary = pgdAdversary({
-      model,
-      config: config.pgd,
-      loss: crossEntropy,
-      robustBatches: () =>
-        examples === undefined ? null : evalBatches(data, "test", {
-          batchSize: 250,
-          normalize,
-          limit: examples === 0 ? data.test.count : Math.min(examples, data.test.count),
-        }),
-    });
-  }
+  const { seed, phases: spec, ...settings } = config;
+  const phases = parsePhaseSpec(spec);
+  const trainConfig = trainConfigFor(runBase(settings, seed, phases[phases.length - 1].to), phases);
+  const { data, model, deps } = await prepareRun(settings, context.run["data-dir"]);
+  const info = { model: model.name, seed, configHash: context.configHash };
 
   // Resume from the last finished epoch when its checkpoint belongs to this config and code.
   const lastPath = join(context.dir, LAST);

@@ -122,7 +122,7 @@ Deno.test({
         "sgd:1,at:1",
         "--pgd.steps",
         "2",
-        "--robust-examples",
+        "--robust-eval.examples",
         "64",
         "--out",
         out,
