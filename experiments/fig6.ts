@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { proportionPanel } from "./charts.ts";
 import { runMain } from "../core/cli.ts";
 import { type FigureDefinition, runFigure } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
@@ -57,44 +58,21 @@ export function fig6Chart(result: AtResult, config: AtSweepConfig): ChartSpec {
     title: "AT training proportion (T − t)/T",
     scale: { domain: [0, 1] },
   };
-  const panel = (name: "gap" | "clean", yTitle: string) => ({
-    width: 420,
-    height: 200,
-    layer: [
-      ...(name === "gap"
-        ? [{
-          data: { values: [{ y: 0 }] },
-          mark: { type: "rule", color: "#999999", strokeDash: [4, 3] },
-          encoding: { y: { field: "y", type: "quantitative" } },
-        }]
-        : []),
-      {
-        data: { values: seeds },
-        mark: { type: "point", color: "#bbbbbb", size: 16, filled: true },
-        encoding: { x, y: { field: name, type: "quantitative" } },
-      },
-      {
-        data: { values: points.filter((p) => p.panel === name) },
-        layer: [
-          {
-            mark: { type: "rule", color: "#9467bd" },
-            encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
-          },
-          {
-            mark: { type: "line", color: "#9467bd", point: { color: "#9467bd", size: 40 } },
-            encoding: {
-              x,
-              y: { field: "mean", type: "quantitative", title: yTitle, scale: { zero: false } },
-            },
-          },
-        ],
-      },
-    ],
-  });
+  const panel = (name: "gap" | "clean", yTitle: string) =>
+    proportionPanel({
+      x,
+      yTitle,
+      seeds,
+      seedField: name,
+      points: points.filter((p) => p.panel === name),
+      color: "#9467bd",
+      zeroRule: name === "gap",
+    });
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
-      text: "Figure 6: ST→AT — a late switch to AT reaches full AT's robustness",
+      text:
+        "Figure 6 (ST→AT): robust-accuracy gap to full AT and clean accuracy against the AT proportion",
       subtitle: [
         atSetupText(config),
         `purple: mean ± std over ${config.seeds.length} seeds, gray: each seed; branching ` +

@@ -17,6 +17,7 @@ import type { FigureContext, FigureDefinition } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import { authorsWindow, type Phase, switchAt } from "../core/schedule.ts";
 import { planSweep, runId, type RunRequest } from "../core/sweep/plan.ts";
+import { proportionPanel } from "./charts.ts";
 import { sharpnessSpecSchema } from "./measures.ts";
 import { RUN_COSTS, runBase, runData, runSettingsShape } from "./runs.ts";
 import { groupBy, meanStd } from "./stats.ts";
@@ -286,40 +287,16 @@ export function switchChart(
     ? "SAM training proportion (T − t)/T"
     : "SAM training proportion t/T";
   const x = { field: "proportion", type: "quantitative", title: xTitle, scale: { domain: [0, 1] } };
-  const panel = (name: "gap" | "lambda", yTitle: string, seedField: string) => ({
-    width: 420,
-    height: 200,
-    layer: [
-      ...(name === "gap"
-        ? [{
-          data: { values: [{ y: 0 }] },
-          mark: { type: "rule", color: "#999999", strokeDash: [4, 3] },
-          encoding: { y: { field: "y", type: "quantitative" } },
-        }]
-        : []),
-      {
-        data: { values: seeds },
-        mark: { type: "point", color: "#bbbbbb", size: 16, filled: true },
-        encoding: { x, y: { field: seedField, type: "quantitative" } },
-      },
-      {
-        data: { values: points.filter((p) => p.panel === name) },
-        layer: [
-          {
-            mark: { type: "rule", color: "#d62728" },
-            encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
-          },
-          {
-            mark: { type: "line", color: "#d62728", point: { color: "#d62728", size: 40 } },
-            encoding: {
-              x,
-              y: { field: "mean", type: "quantitative", title: yTitle, scale: { zero: false } },
-            },
-          },
-        ],
-      },
-    ],
-  });
+  const panel = (name: "gap" | "lambda", yTitle: string, seedField: string) =>
+    proportionPanel({
+      x,
+      yTitle,
+      seeds,
+      seedField,
+      points: points.filter((p) => p.panel === name),
+      color: "#d62728",
+      zeroRule: name === "gap",
+    });
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
