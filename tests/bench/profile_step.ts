@@ -1,0 +1,113 @@
+/**
+ * Per-kernel profile of one training step on the wasm backend (`deno task profile`).
+ *
+ *     deno run -A tests/bench/profile_step.ts [--model cnn|resnet20] [--optimizer sgd|sam]
+ *       [--steps 5] [--warmup 2]
+ *
+ * Runs a few warm-up steps, then `tf.profile`s `--steps` steps and prints, per kernel name,
+ * the number of calls per step, the median over steps of the kernel time per step, and its
+ * share of the median wall time of a step (the wall time includes the host read of the loss
+ * that ends each step; whatever is not kernel time is JavaScript: tfjs' engine, tapes, tidy).
+ * The wasm backend runs kernels synchronously, so each kernel's time is its own.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { useBackend } from "../../core/backend.ts";
+import { makeStepper, type StepModel } from "./step_fixture.ts";
+
+/** One row of a profile: a kernel's calls and milliseconds per step. */
+export interface ProfileRow {
+  kernel: string;
+  count: number;
+  ms: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Profiles `steps` steps after `warmup` unprofiled ones; rows sorted by time, descending. */
+export async function profileSteps(
+  model: StepModel,
+  optimizer: "sgd" | "sam",
+  options: { steps: number; warmup: number },
+): Promise<{ rows: ProfileRow[]; wallMs: number; kernelMs: number }> {
+  const step = makeStepper(model, optimizer);
+  for (let i = 0; i < options.warmup; i++) step();
+  const perStep: Map<string, { count: number; ms: number }>[] = [];
+  const walls: number[] = [];
+  for (let i = 0; i < options.steps; i++) {
+    const t0 = performance.now();
+    const info = await tf.profile(() => step());
+    walls.push(performance.now() - t0);
+    const byName = new Map<string, { count: number; ms: number }>();
+    for (const k of info.kernels) {
+      const entry = byName.get(k.name) ?? { count: 0, ms: 0 };
+      entry.count++;
+      entry.ms += k.kernelTimeMs as number;
+      byName.set(k.name, entry);
+    }
+    perStep.push(byName);
+  }
+  const names = new Set(perStep.flatMap((m) => [...m.keys()]));
+  const rows = [...names].map((kernel) => ({
+    kernel,
+    count: perStep[0].get(kernel)?.count ?? 0,
+    ms: median(perStep.map((m) => m.get(kernel)?.ms ?? 0)),
+  })).sort((a, b) => b.ms - a.ms);
+  return {
+    rows,
+    wallMs: median(walls),
+    kernelMs: median(perStep.map((m) => [...m.values()].reduce((a, e) => a + e.ms, 0))),
+  };
+}
+
+/** The profile as a Markdown table (kernel, calls per step, ms per step, share of the step). */
+export function profileTable(p: { rows: ProfileRow[]; wallMs: number; kernelMs: number }): string {
+  const lines = ["| kernel | calls | ms | share |", "| --- | ---: | ---: | ---: |"];
+  const pct = (ms: number) => `${(100 * ms / p.wallMs).toFixed(1)} %`;
+  for (const r of p.rows) {
+    if (r.ms / p.wallMs < 0.002) continue;
+    lines.push(`| ${r.kernel} | ${r.count} | ${r.ms.toFixed(1)} | ${pct(r.ms)} |`);
+  }
+  const rest = p.rows.filter((r) => r.ms / p.wallMs < 0.002);
+  if (rest.length > 0) {
+    const ms = rest.reduce((a, r) => a + r.ms, 0);
+    const count = rest.reduce((a, r) => a + r.count, 0);
+    lines.push(`| ${rest.length} other kernels | ${count} | ${ms.toFixed(1)} | ${pct(ms)} |`);
+  }
+  const js = p.wallMs - p.kernelMs;
+  lines.push(`| (outside kernels: JS, engine, host read) | | ${js.toFixed(1)} | ${pct(js)} |`);
+  lines.push(`| **step (wall)** | | **${p.wallMs.toFixed(1)}** | 100 % |`);
+  return lines.join("\n");
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      model: { type: "string", default: "cnn" },
+      optimizer: { type: "string", default: "sgd" },
+      steps: { type: "string", default: "5" },
+      warmup: { type: "string", default: "2" },
+    },
+    strict: true,
+  });
+  const model = values.model as StepModel;
+  if (model !== "cnn" && model !== "resnet20") throw new Error(`unknown --model ${model}`);
+  const optimizer = values.optimizer as "sgd" | "sam";
+  if (optimizer !== "sgd" && optimizer !== "sam") {
+    throw new Error(`unknown --optimizer ${optimizer}`);
+  }
+  await useBackend("wasm");
+  const p = await profileSteps(model, optimizer, {
+    steps: Number(values.steps),
+    warmup: Number(values.warmup),
+  });
+  console.log(`${model}, ${optimizer} step, batch 128, wasm (median of ${values.steps} steps)\n`);
+  console.log(profileTable(p));
+}
