@@ -7,7 +7,8 @@
  * under `core/wasm/` and has an oracle test against the stock kernels:
  *
  * - `Conv2DBackpropInput`, `Conv2DBackpropFilter` (`wasm/conv_grad.ts`): rebuilt from the
- *   forward convolution.
+ *   forward convolution;
+ * - `Identity`, same-type `Cast` (`wasm/identity.ts`): share the buffer instead of copying it.
  *
  * A replacement covers the attribute combinations the project's models produce and falls back
  * to the stock kernel for the others. {@link registerWasmKernels} installs them after the wasm
@@ -19,6 +20,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { BACKEND } from "./wasm/kernel_util.ts";
 import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from "./wasm/conv_grad.ts";
+import { buildCast, buildIdentity } from "./wasm/identity.ts";
 
 /** A fast kernel: the kernel it replaces, built from the stock one (its fallback), if any. */
 interface FastKernel {
@@ -29,6 +31,8 @@ interface FastKernel {
 const FAST_KERNELS: readonly FastKernel[] = [
   { name: tf.Conv2DBackpropInput, build: () => conv2DBackpropInputWasm },
   { name: tf.Conv2DBackpropFilter, build: () => conv2DBackpropFilterWasm },
+  { name: tf.Identity, build: buildIdentity },
+  { name: tf.Cast, build: buildCast },
 ];
 
 /** The convolution-gradient kernels, without which conv nets cannot train on wasm. */
