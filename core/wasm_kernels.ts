@@ -9,7 +9,8 @@
  * - `Conv2DBackpropInput`, `Conv2DBackpropFilter` (`wasm/conv_grad.ts`): rebuilt from the
  *   forward convolution;
  * - `Identity`, same-type `Cast` (`wasm/identity.ts`): share the buffer instead of copying it;
- * - `MaxPoolGrad` of 2×2 pools with stride 2 (`wasm/max_pool_grad.ts`): one pass in JavaScript.
+ * - `MaxPoolGrad` of 2×2 pools with stride 2 (`wasm/max_pool_grad.ts`): one pass in JavaScript;
+ * - `Sum`, `Mean` over leading axes (`wasm/reduce.ts`): one pass in JavaScript.
  *
  * A replacement covers the attribute combinations the project's models produce and falls back
  * to the stock kernel for the others. {@link registerWasmKernels} installs them after the wasm
@@ -23,6 +24,7 @@ import { BACKEND } from "./wasm/kernel_util.ts";
 import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from "./wasm/conv_grad.ts";
 import { buildCast, buildIdentity } from "./wasm/identity.ts";
 import { buildMaxPoolGrad } from "./wasm/max_pool_grad.ts";
+import { buildMean, buildSum } from "./wasm/reduce.ts";
 
 /** A fast kernel: the kernel it replaces, built from the stock one (its fallback), if any. */
 interface FastKernel {
@@ -36,6 +38,8 @@ const FAST_KERNELS: readonly FastKernel[] = [
   { name: tf.Identity, build: buildIdentity },
   { name: tf.Cast, build: buildCast },
   { name: tf.MaxPoolGrad, build: buildMaxPoolGrad },
+  { name: tf.Sum, build: buildSum },
+  { name: tf.Mean, build: buildMean },
 ];
 
 /** The convolution-gradient kernels, without which conv nets cannot train on wasm. */

@@ -27,10 +27,18 @@ export function valuesTensor(shape: number[], seed: number): tf.Tensor {
  * Runs `f` on wasm with only the conv-gradient kernels registered (the stock wasm backend
  * plus what it needs to train conv nets), then restores every fast kernel.
  */
-export async function onStockWasm<T>(f: () => T): Promise<T> {
+export function onStockWasm<T>(f: () => T): Promise<T> {
+  return onWasmWith([], f);
+}
+
+/**
+ * Runs `f` on wasm with the conv-gradient kernels and the given fast kernels registered (the
+ * stock kernels for the rest), then restores every fast kernel.
+ */
+export async function onWasmWith<T>(kernels: readonly string[], f: () => T): Promise<T> {
   await useBackend("wasm");
   unregisterWasmKernels();
-  registerWasmKernels({ only: WASM_GRAD_KERNELS });
+  registerWasmKernels({ only: [...WASM_GRAD_KERNELS, ...kernels] });
   try {
     return f();
   } finally {
