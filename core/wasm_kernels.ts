@@ -10,7 +10,8 @@
  *   forward convolution;
  * - `Identity`, same-type `Cast` (`wasm/identity.ts`): share the buffer instead of copying it;
  * - `MaxPoolGrad` of 2×2 pools with stride 2 (`wasm/max_pool_grad.ts`): one pass in JavaScript;
- * - `Sum`, `Mean` over leading axes (`wasm/reduce.ts`): one pass in JavaScript.
+ * - `Sum`, `Mean` over leading axes (`wasm/reduce.ts`): one pass in JavaScript;
+ * - `BatchMatMul` with transposed operands (`wasm/mat_mul.ts`): transpose, then XNNPACK.
  *
  * A replacement covers the attribute combinations the project's models produce and falls back
  * to the stock kernel for the others. {@link registerWasmKernels} installs them after the wasm
@@ -23,6 +24,7 @@ import * as tf from "@tensorflow/tfjs";
 import { BACKEND } from "./wasm/kernel_util.ts";
 import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from "./wasm/conv_grad.ts";
 import { buildCast, buildIdentity } from "./wasm/identity.ts";
+import { buildBatchMatMul } from "./wasm/mat_mul.ts";
 import { buildMaxPoolGrad } from "./wasm/max_pool_grad.ts";
 import { buildMean, buildSum } from "./wasm/reduce.ts";
 
@@ -40,6 +42,7 @@ const FAST_KERNELS: readonly FastKernel[] = [
   { name: tf.MaxPoolGrad, build: buildMaxPoolGrad },
   { name: tf.Sum, build: buildSum },
   { name: tf.Mean, build: buildMean },
+  { name: tf.BatchMatMul, build: buildBatchMatMul },
 ];
 
 /** The convolution-gradient kernels, without which conv nets cannot train on wasm. */
