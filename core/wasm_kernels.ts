@@ -11,7 +11,8 @@
  * - `Identity`, same-type `Cast` (`wasm/identity.ts`): share the buffer instead of copying it;
  * - `MaxPoolGrad` of 2×2 pools with stride 2 (`wasm/max_pool_grad.ts`): one pass in JavaScript;
  * - `Sum`, `Mean` over leading axes (`wasm/reduce.ts`): one pass in JavaScript;
- * - `BatchMatMul` with transposed operands (`wasm/mat_mul.ts`): transpose, then XNNPACK.
+ * - `BatchMatMul` with transposed operands (`wasm/mat_mul.ts`): transpose, then XNNPACK;
+ * - `Slice` (`wasm/slice.ts`): heap-to-heap copies over merged dimensions.
  *
  * A replacement covers the attribute combinations the project's models produce and falls back
  * to the stock kernel for the others. {@link registerWasmKernels} installs them after the wasm
@@ -27,6 +28,7 @@ import { buildCast, buildIdentity } from "./wasm/identity.ts";
 import { buildBatchMatMul } from "./wasm/mat_mul.ts";
 import { buildMaxPoolGrad } from "./wasm/max_pool_grad.ts";
 import { buildMean, buildSum } from "./wasm/reduce.ts";
+import { buildSlice } from "./wasm/slice.ts";
 
 /** A fast kernel: the kernel it replaces, built from the stock one (its fallback), if any. */
 interface FastKernel {
@@ -43,6 +45,7 @@ const FAST_KERNELS: readonly FastKernel[] = [
   { name: tf.Sum, build: buildSum },
   { name: tf.Mean, build: buildMean },
   { name: tf.BatchMatMul, build: buildBatchMatMul },
+  { name: tf.Slice, build: buildSlice },
 ];
 
 /** The convolution-gradient kernels, without which conv nets cannot train on wasm. */

@@ -63,6 +63,26 @@ export function heapViews(backend: tf.KernelBackend, ...infos: tf.TensorInfo[]):
   });
 }
 
+/**
+ * Views of tensors' raw bits on the wasm heap for copying kernels: Int32Array for 4-byte
+ * types (copying float32 data as integers keeps every bit, NaN payloads included),
+ * Uint8Array for bool. All tensors must have the same dtype.
+ */
+export function bitViews(
+  backend: tf.KernelBackend,
+  ...infos: tf.TensorInfo[]
+): Int32Array[] | Uint8Array[] {
+  const b = backend as WasmHeapBackend;
+  const dtype = infos[0].dtype;
+  if (infos.some((i) => i.dtype !== dtype)) throw new Error("bitViews: mixed dtypes");
+  if (dtype === "bool") return infos.map((i) => b.typedArrayFromHeap(i) as Uint8Array);
+  if (dtype !== "float32" && dtype !== "int32") throw new Error(`bitViews: dtype ${dtype}`);
+  return infos.map((i) => {
+    const v = b.typedArrayFromHeap(i);
+    return new Int32Array(v.buffer, v.byteOffset, v.length);
+  });
+}
+
 /** A new float32 output on the wasm heap (uninitialized). */
 export function makeOutput(backend: tf.KernelBackend, shape: number[]): tf.TensorInfo {
   return (backend as WasmHeapBackend).makeOutput(shape, "float32");
