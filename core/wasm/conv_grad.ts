@@ -11,7 +11,8 @@
  * - filter gradient: with channels as the batch, `conv2d(transpose(x) [Ci, H, W, N],
  *   transpose(dy) [OH, OW, N, Co], stride 1, dilation = stride)` over `x` padded as in the
  *   forward pass (and cut to the rows the forward pass read), giving `[Ci, KH, KW, Co]`, which
- *   is transposed to `[KH, KW, Ci, Co]`.
+ *   is transposed to `[KH, KW, Ci, Co]`; for layers with few input channels (a net's first
+ *   layer) instead one matmul `Pᵀ · dy` with the transposed patch matrix (`im2col.ts`).
  *
  * Only NHWC data and dilation 1 are supported (the only forms tfjs' `Conv2D` gradient produces
  * on wasm); other attributes are rejected with an error naming them.
@@ -19,7 +20,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { free, run } from "./kernel_util.ts";
+import { patchesTransposed } from "./im2col.ts";
+import { bitViews, free, makeOutput, reshape, run } from "./kernel_util.ts";
 
 type Pad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
 type Rounding = "floor" | "round" | "ceil" | undefined;
@@ -180,7 +182,48 @@ export const conv2DBackpropInputWasm: tf.KernelFunc = ({ inputs, backend: b, att
   return dx;
 };
 
-/** `Conv2DBackpropFilter` for wasm built from the forward `Conv2D`. */
+/**
+ * The filter gradient as one matrix product with the transposed patch matrix:
+ * `dW [KH·KW·Ci, Co] = Pᵀ · dy [N·OH·OW, Co]`. Pᵀ has KH·KW·Ci rows, so this pays off only
+ * for few input channels (the first layer of a net), where the convolution route's
+ * transposes and XNNPACK's repacking of the big `dy` filter dominate.
+ */
+function filterGradByMatMul(
+  backend: tf.KernelBackend,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { filterHeight: kh, filterWidth: kw, inChannels: ci, outChannels: co } = info;
+  const cols = info.batchSize * info.outHeight * info.outWidth;
+  const pt = makeOutput(backend, [kh * kw * ci, cols]);
+  const [xv, ptv] = bitViews(backend, x, pt) as Int32Array[];
+  patchesTransposed(xv, ptv, {
+    batch: info.batchSize,
+    inHeight: info.inHeight,
+    inWidth: info.inWidth,
+    inChannels: ci,
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: info.strideHeight,
+    strideWidth: info.strideWidth,
+    padTop: info.padInfo.top,
+    padLeft: info.padInfo.left,
+    outHeight: info.outHeight,
+    outWidth: info.outWidth,
+  });
+  const dy2 = reshape(backend, dy, [cols, co]);
+  const g = run(tf.BatchMatMul, backend, { a: pt, b: dy2 }, {
+    transposeA: false,
+    transposeB: false,
+  });
+  free(backend, pt, dy2);
+  const dw = reshape(backend, g, [kh, kw, ci, co]);
+  free(backend, g);
+  return dw;
+}
+
+/** `Conv2DBackpropFilter` for wasm built from the forward `Conv2D` (or a matmul). */
 export const conv2DBackpropFilterWasm: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
   const backend = b as tf.KernelBackend;
   const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
@@ -188,6 +231,10 @@ export const conv2DBackpropFilterWasm: tf.KernelFunc = ({ inputs, backend: b, at
   checkAttrs(tf.Conv2DBackpropFilter, a);
   const info = geometry(tf.Conv2DBackpropFilter, x.shape as Shape4, a.filterShape, dy.shape, a);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
+  // Pᵀ no larger than twice dy: cheaper than transposing x and dy and repacking dy.
+  if (kh * kw * info.inChannels <= 2 * info.outChannels && x.dtype === "float32") {
+    return filterGradByMatMul(backend, x, dy, info);
+  }
   const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, padInfo } = info;
 
   // Channels become the batch, the batch becomes the channels.
