@@ -234,7 +234,8 @@ export function batchNorm<T extends tf.Tensor>(
   });
   try {
     return tf.tidy(() => {
-      const y = normalize(x, bn.gamma, bn.beta) as T;
+      // A named scope: tf.profile lists the op as "BatchNorm".
+      const y = tf.tidy("BatchNorm", () => normalize(x, bn.gamma, bn.beta)) as T;
       const batchMean = stats.mean as tf.Tensor;
       const mean = tf.add(tf.mul(1 - momentum, bn.mean), tf.mul(momentum, batchMean));
       const unbiased = tf.mul(stats.var as tf.Tensor, n / (n - 1));

@@ -8,7 +8,9 @@
  * the number of calls per step, the median over steps of the kernel time per step, and its
  * share of the median wall time of a step (the wall time includes the host read of the loss
  * that ends each step; whatever is not kernel time is JavaScript: tfjs' engine, tapes, tidy).
- * The wasm backend runs kernels synchronously, so each kernel's time is its own.
+ * The wasm backend runs kernels synchronously, so each kernel's time is its own. Custom ops
+ * (`tf.customGrad`, e.g. BatchNorm) appear under their scope name, marked "op": their time
+ * includes the kernels they run, which are also listed, so it is left out of the totals.
  *
  * @module
  */
@@ -17,11 +19,13 @@ import { parseArgs } from "node:util";
 import { useBackend } from "../../core/backend.ts";
 import { makeStepper, type StepModel } from "./step_fixture.ts";
 
-/** One row of a profile: a kernel's calls and milliseconds per step. */
+/** One row of a profile: a kernel's (or custom op's) calls and milliseconds per step. */
 export interface ProfileRow {
   kernel: string;
   count: number;
   ms: number;
+  /** A custom op (not a registered kernel): its time includes kernels listed elsewhere. */
+  op: boolean;
 }
 
 function median(xs: number[]): number {
@@ -54,27 +58,29 @@ export async function profileSteps(
     perStep.push(byName);
   }
   const names = new Set(perStep.flatMap((m) => [...m.keys()]));
+  const isOp = (name: string) => tf.getKernel(name, tf.getBackend()) == null;
   const rows = [...names].map((kernel) => ({
     kernel,
     count: perStep[0].get(kernel)?.count ?? 0,
     ms: median(perStep.map((m) => m.get(kernel)?.ms ?? 0)),
+    op: isOp(kernel),
   })).sort((a, b) => b.ms - a.ms);
-  return {
-    rows,
-    wallMs: median(walls),
-    kernelMs: median(perStep.map((m) => [...m.values()].reduce((a, e) => a + e.ms, 0))),
-  };
+  const kernelSum = (m: Map<string, { ms: number }>) =>
+    [...m].reduce((a, [name, e]) => a + (isOp(name) ? 0 : e.ms), 0);
+  return { rows, wallMs: median(walls), kernelMs: median(perStep.map(kernelSum)) };
 }
 
 /** The profile as a Markdown table (kernel, calls per step, ms per step, share of the step). */
 export function profileTable(p: { rows: ProfileRow[]; wallMs: number; kernelMs: number }): string {
   const lines = ["| kernel | calls | ms | share |", "| --- | ---: | ---: | ---: |"];
   const pct = (ms: number) => `${(100 * ms / p.wallMs).toFixed(1)} %`;
+  const small = (r: ProfileRow) => !r.op && r.ms / p.wallMs < 0.002;
   for (const r of p.rows) {
-    if (r.ms / p.wallMs < 0.002) continue;
-    lines.push(`| ${r.kernel} | ${r.count} | ${r.ms.toFixed(1)} | ${pct(r.ms)} |`);
+    if (small(r)) continue;
+    const name = r.op ? `${r.kernel} (op, incl. its kernels)` : r.kernel;
+    lines.push(`| ${name} | ${r.count} | ${r.ms.toFixed(1)} | ${pct(r.ms)} |`);
   }
-  const rest = p.rows.filter((r) => r.ms / p.wallMs < 0.002);
+  const rest = p.rows.filter(small);
   if (rest.length > 0) {
     const ms = rest.reduce((a, r) => a + r.ms, 0);
     const count = rest.reduce((a, r) => a + r.count, 0);
