@@ -12,7 +12,9 @@
  * - `MaxPoolGrad` of 2×2 pools with stride 2 (`wasm/max_pool_grad.ts`): one pass in JavaScript;
  * - `Sum`, `Mean` over leading axes (`wasm/reduce.ts`): one pass in JavaScript;
  * - `BatchMatMul` with transposed operands (`wasm/mat_mul.ts`): transpose, then XNNPACK;
- * - `Slice` (`wasm/slice.ts`): heap-to-heap copies over merged dimensions.
+ * - `Slice` (`wasm/slice.ts`): heap-to-heap copies over merged dimensions;
+ * - `Transpose` swapping the outermost and innermost dimensions (`wasm/transpose.ts`):
+ *   a cache-blocked copy.
  *
  * A replacement covers the attribute combinations the project's models produce and falls back
  * to the stock kernel for the others. {@link registerWasmKernels} installs them after the wasm
@@ -29,6 +31,7 @@ import { buildBatchMatMul } from "./wasm/mat_mul.ts";
 import { buildMaxPoolGrad } from "./wasm/max_pool_grad.ts";
 import { buildMean, buildSum } from "./wasm/reduce.ts";
 import { buildSlice } from "./wasm/slice.ts";
+import { buildTranspose } from "./wasm/transpose.ts";
 
 /** A fast kernel: the kernel it replaces, built from the stock one (its fallback), if any. */
 interface FastKernel {
@@ -46,6 +49,7 @@ const FAST_KERNELS: readonly FastKernel[] = [
   { name: tf.Mean, build: buildMean },
   { name: tf.BatchMatMul, build: buildBatchMatMul },
   { name: tf.Slice, build: buildSlice },
+  { name: tf.Transpose, build: buildTranspose },
 ];
 
 /** The convolution-gradient kernels, without which conv nets cannot train on wasm. */
