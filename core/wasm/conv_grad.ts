@@ -5,9 +5,10 @@
  * train on it), and its `Conv2DBackpropInput` runs about 10× slower than the forward `Conv2D`
  * (XNNPACK). Both gradients are rewritten here as forward convolutions:
  *
- * - input gradient: `dx = conv2d(pad(zero-dilate(dy, stride)), reverse(W, [0, 1]) with in/out
- *   channels swapped, stride 1)`, with `K − 1 − p` rows/columns of padding before and whatever
- *   makes the output as large as `x` after (cropping instead where that count is negative);
+ * - input gradient: for stride 1, `dx = conv2d(pad(dy), reverse(W, [0, 1]) with in/out
+ *   channels swapped)`, with `K − 1 − p` rows/columns of padding before and whatever makes the
+ *   output as large as `x` after (cropping instead where that count is negative); for larger
+ *   strides one such convolution per phase of the input grid (`strided_input_grad.ts`);
  * - filter gradient: with channels as the batch, `conv2d(transpose(x) [Ci, H, W, N],
  *   transpose(dy) [OH, OW, N, Co], stride 1, dilation = stride)` over `x` padded as in the
  *   forward pass (and cut to the rows the forward pass read), giving `[Ci, KH, KW, Co]`, which
@@ -21,6 +22,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { patchesTransposed } from "./im2col.ts";
+import { stridedInputGrad } from "./strided_input_grad.ts";
 import { bitViews, free, makeOutput, reshape, run } from "./kernel_util.ts";
 
 type Pad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
@@ -121,29 +123,6 @@ function convPadded(
   return out;
 }
 
-/**
- * Inserts `sh − 1` zero rows after every row and `sw − 1` zero columns after every column of
- * `dy` [N, OH, OW, C], giving [N, OH·sh, OW·sw, C] (the trailing zeros are accounted for by the
- * caller's padding). Returns `dy` itself when both strides are 1.
- */
-function zeroDilate(
-  backend: tf.KernelBackend,
-  dy: tf.TensorInfo,
-  sh: number,
-  sw: number,
-): tf.TensorInfo {
-  if (sh === 1 && sw === 1) return dy;
-  const [n, oh, ow, c] = dy.shape;
-  const r6 = run(tf.Reshape, backend, { x: dy }, { shape: [n, oh, 1, ow, 1, c] });
-  const p6 = run(tf.PadV2, backend, { x: r6 }, {
-    paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
-    constantValue: 0,
-  });
-  const out = run(tf.Reshape, backend, { x: p6 }, { shape: [n, oh * sh, ow * sw, c] });
-  free(backend, r6, p6);
-  return out;
-}
-
 /** `Conv2DBackpropInput` for wasm built from the forward `Conv2D`. */
 export const conv2DBackpropInputWasm: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
   const backend = b as tf.KernelBackend;
@@ -159,25 +138,38 @@ export const conv2DBackpropInputWasm: tf.KernelFunc = ({ inputs, backend: b, att
   );
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
   const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, padInfo } = info;
+  if ((sh > 1 || sw > 1) && filter.dtype === "float32") {
+    return stridedInputGrad(backend, dy, filter, {
+      batch: info.batchSize,
+      inHeight: h,
+      inWidth: w,
+      inChannels: info.inChannels,
+      outHeight: oh,
+      outWidth: ow,
+      filterHeight: kh,
+      filterWidth: kw,
+      strideHeight: sh,
+      strideWidth: sw,
+      padTop: padInfo.top,
+      padLeft: padInfo.left,
+    });
+  }
 
   // Filter spatially reversed, in/out channels swapped: [KH, KW, Co, Ci].
   const reversed = run(tf.Reverse, backend, { x: filter }, { dims: [0, 1] });
   const flipped = run(tf.Transpose, backend, { x: reversed }, { perm: [0, 1, 3, 2] });
   free(backend, reversed);
 
-  // dy with zeros between its rows/columns, length OH·sh (sh − 1 trailing zeros). Padded by
-  // K − 1 − p before and by H + p − OH·sh after, it has H + K − 1 rows, so a valid stride-1
-  // convolution gives exactly H rows; negative counts crop rows that only met padding.
-  const dilated = zeroDilate(backend, dy, sh, sw);
+  // Stride 1: dy padded by K − 1 − p before and by H + p − OH after has H + K − 1 rows, so a
+  // valid convolution gives exactly H rows; negative counts crop rows that only met padding.
   const dx = convPadded(
     backend,
-    dilated,
+    dy,
     flipped,
-    [kh - 1 - padInfo.top, h + padInfo.top - oh * sh],
-    [kw - 1 - padInfo.left, w + padInfo.left - ow * sw],
+    [kh - 1 - padInfo.top, h + padInfo.top - oh],
+    [kw - 1 - padInfo.left, w + padInfo.left - ow],
     [1, 1],
   );
-  if (dilated !== dy) free(backend, dilated);
   free(backend, flipped);
   return dx;
 };
