@@ -14,7 +14,9 @@
  * - `BatchMatMul` with transposed operands (`wasm/mat_mul.ts`): transpose, then XNNPACK;
  * - `Slice` (`wasm/slice.ts`): heap-to-heap copies over merged dimensions;
  * - `Transpose` swapping the outermost and innermost dimensions (`wasm/transpose.ts`):
- *   a cache-blocked copy.
+ *   a cache-blocked copy;
+ * - `ReluBackprop` (`wasm/relu_backprop.ts`, new): ReLU's gradient in one pass, used by the
+ *   models' `relu`.
  *
  * A replacement covers the attribute combinations the project's models produce and falls back
  * to the stock kernel for the others. {@link registerWasmKernels} installs them after the wasm
@@ -30,6 +32,7 @@ import { buildCast, buildIdentity } from "./wasm/identity.ts";
 import { buildBatchMatMul } from "./wasm/mat_mul.ts";
 import { buildMaxPoolGrad } from "./wasm/max_pool_grad.ts";
 import { buildMean, buildSum } from "./wasm/reduce.ts";
+import { RELU_BACKPROP, reluBackpropWasm } from "./wasm/relu_backprop.ts";
 import { buildSlice } from "./wasm/slice.ts";
 import { buildTranspose } from "./wasm/transpose.ts";
 
@@ -50,6 +53,7 @@ const FAST_KERNELS: readonly FastKernel[] = [
   { name: tf.BatchMatMul, build: buildBatchMatMul },
   { name: tf.Slice, build: buildSlice },
   { name: tf.Transpose, build: buildTranspose },
+  { name: RELU_BACKPROP, build: () => reluBackpropWasm },
 ];
 
 /** The convolution-gradient kernels, without which conv nets cannot train on wasm. */

@@ -44,6 +44,7 @@ import * as tf from "@tensorflow/tfjs";
 import { createRng, deriveKey, type RngKey } from "../core/random.ts";
 import type { Tree } from "../core/tree.ts";
 import type { ApplyOptions, Mode, Model, ModelOutput } from "../core/model.ts";
+import { reluBackprop } from "../core/wasm/relu_backprop.ts";
 
 // ---------------------------------------------------------------------------------------
 // Layers
@@ -124,10 +125,19 @@ export function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor): tf
   });
 }
 
-/** Elementwise max(x, 0). */
+/**
+ * Elementwise max(x, 0). Differentiated from its output in one pass where the backend has the
+ * `ReluBackprop` kernel (wasm; tfjs' own gradient takes two), with tfjs' formula elsewhere.
+ */
 export function relu<T extends tf.Tensor>(x: T): T {
-  return tf.relu(x);
+  return reluOp(x) as T;
 }
+
+const reluOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const y = tf.relu(args[0] as tf.Tensor);
+  (args[1] as tf.GradSaveFunc)([y]);
+  return { value: y, gradFunc: (dy, saved) => reluBackprop(dy as tf.Tensor, saved[0]) };
+});
 
 /** 2×2 max pooling with stride 2 (PyTorch `MaxPool2d(2)`: odd sizes are floored). */
 export function maxPool2(x: tf.Tensor4D): tf.Tensor4D {

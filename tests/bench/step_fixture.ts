@@ -9,11 +9,14 @@ import * as tf from "@tensorflow/tfjs";
 import { disposeSgdState, type OptimizerSpec, optimizerStep, sgd } from "../../core/optim/mod.ts";
 import { createRng, rngKey } from "../../core/random.ts";
 import { batchLossAndGrad, initRun } from "../../core/train.ts";
-import { treeDispose } from "../../core/tree.ts";
+import { type Tree, treeDispose } from "../../core/tree.ts";
 import { createModel, smoothCrossEntropy } from "../../models/mod.ts";
 
 /** The models the benchmarks time. */
-export type StepModel = "cnn" | "resnet20";
+export const STEP_MODELS = ["cnn", "resnet20"] as const;
+
+/** A benchmarked model. */
+export type StepModel = (typeof STEP_MODELS)[number];
 
 /** Input shape of each benchmarked model. */
 export const STEP_SHAPES: Record<StepModel, [number, number, number]> = {
@@ -24,13 +27,9 @@ export const STEP_SHAPES: Record<StepModel, [number, number, number]> = {
 /** Batch size of every benchmarked step. */
 export const STEP_BATCH = 128;
 
-/**
- * A function that takes one optimizer step (and reads the loss back, as the loop's epoch end
- * does at most), carrying params and optimizer state from call to call.
- */
-export function makeStepper(modelName: StepModel, optimizer: "sgd" | "sam"): () => void {
+/** The model, its initial run state, a seeded batch and the training losses. */
+function fixture(modelName: StepModel) {
   const shape = STEP_SHAPES[modelName];
-  const spec: OptimizerSpec = optimizer === "sgd" ? { kind: "sgd" } : { kind: "sam", rho: 0.05 };
   const model = createModel(modelName, { numClasses: 10, inputShape: shape });
   const run = initRun(model, 0);
   const rng = createRng(rngKey(0, "bench", modelName));
@@ -39,7 +38,6 @@ export function makeStepper(modelName: StepModel, optimizer: "sgd" | "sam"): () 
     [STEP_BATCH, ...shape],
   );
   const y = tf.tensor1d(Int32Array.from({ length: STEP_BATCH }, () => rng.int(10)), "int32");
-  const base = sgd({ momentum: 0.9, weightDecay: 5e-4 });
   const deps = {
     model,
     trainBatches: () => [],
@@ -49,6 +47,17 @@ export function makeStepper(modelName: StepModel, optimizer: "sgd" | "sam"): () 
     evalLoss: (logits: tf.Tensor2D, labels: tf.Tensor1D) =>
       smoothCrossEntropy(logits, labels, { smoothing: 0, numClasses: 10 }),
   };
+  return { run, x, y, deps };
+}
+
+/**
+ * A function that takes one optimizer step (and reads the loss back, as the loop's epoch end
+ * does at most), carrying params and optimizer state from call to call.
+ */
+export function makeStepper(modelName: StepModel, optimizer: "sgd" | "sam"): () => void {
+  const spec: OptimizerSpec = optimizer === "sgd" ? { kind: "sgd" } : { kind: "sam", rho: 0.05 };
+  const { run, x, y, deps } = fixture(modelName);
+  const base = sgd({ momentum: 0.9, weightDecay: 5e-4 });
   let state = base.init(run.params);
   let params = run.params;
   let modelState = run.modelState;
@@ -70,4 +79,20 @@ export function makeStepper(modelName: StepModel, optimizer: "sgd" | "sam"): () 
     modelState = step.modelState ?? {};
     state = step.state;
   };
+}
+
+/**
+ * The model's initial parameters and its gradient function on the fixed batch (train-mode
+ * BatchNorm; the new statistics are dropped). The caller disposes the returned gradients.
+ */
+export function makeGradFn(modelName: StepModel): { params: Tree; grad: (p: Tree) => Tree } {
+  const { run, x, y, deps } = fixture(modelName);
+  const grad = (p: Tree) => {
+    const stash: { correct: tf.Scalar | null } = { correct: null };
+    const out = batchLossAndGrad(deps, run.modelState, x, y, stash)(p);
+    tf.dispose([out.loss, stash.correct as tf.Scalar]);
+    treeDispose(out.state);
+    return out.grads;
+  };
+  return { params: run.params, grad };
 }

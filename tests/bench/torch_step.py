@@ -6,9 +6,12 @@ label-smoothed cross-entropy with s/(K-1) off-target mass (s = 0.1), SGD with mo
 and weight decay 5e-4 at lr 0.01, and SAM (rho = 0.05, global gradient norm, second pass at
 the perturbed point, BatchNorm statistics from the first pass only).
 
+Also times one loss-and-gradient evaluation ("grad") and an exact Hessian-vector product by
+double backpropagation ("hvp", a unit random vector).
+
 Usage: python3 torch_step.py --threads 1,2 --steps 10 --models cnn,resnet20
-Prints one JSON object: {"torch": version, "results": [{model, optimizer, threads, ms}]},
-ms being the median wall time of one step.
+Prints one JSON object: {"torch": version, "results": [{model, what, threads, ms}]}, ms
+being the median wall time of one call.
 """
 
 import argparse
@@ -78,6 +81,30 @@ def smooth_ce(logits, labels, s=0.1):
     return -(q * F.log_softmax(logits, 1)).sum(1).mean()
 
 
+def make_grad(model):
+    params = [p for p in model.parameters()]
+
+    def grad(x, y):
+        return torch.autograd.grad(smooth_ce(model(x), y), params)[0]
+
+    return grad
+
+
+def make_hvp(model):
+    params = [p for p in model.parameters()]
+    gen = torch.Generator().manual_seed(1)
+    v = [torch.randn(p.shape, generator=gen) for p in params]
+    norm = torch.norm(torch.stack([t.norm(2) for t in v]), 2)
+    v = [t / norm for t in v]
+
+    def hvp(x, y):
+        g = torch.autograd.grad(smooth_ce(model(x), y), params, create_graph=True)
+        dot = sum((a * b).sum() for a, b in zip(g, v))
+        return torch.autograd.grad(dot, params)[0]
+
+    return hvp
+
+
 def make_step(model, optimizer):
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
     params = [p for p in model.parameters()]
@@ -118,7 +145,7 @@ def make_step(model, optimizer):
     return sgd if optimizer == "sgd" else sam
 
 
-def time_step(name, optimizer, threads, steps):
+def time_step(name, what, threads, steps):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     if name == "cnn":
@@ -128,13 +155,16 @@ def time_step(name, optimizer, threads, steps):
     model.train()
     x = torch.randn(shape)
     y = torch.randint(0, 10, (128,))
-    step = make_step(model, optimizer)
+    if what in ("sgd", "sam"):
+        step = make_step(model, what)
+    else:
+        step = make_grad(model) if what == "grad" else make_hvp(model)
     for _ in range(3):
-        step(x, y).item()
+        step(x, y).sum().item()
     times = []
     for _ in range(steps):
         t0 = time.perf_counter()
-        step(x, y).item()
+        step(x, y).sum().item()
         times.append((time.perf_counter() - t0) * 1000)
     return statistics.median(times)
 
@@ -147,12 +177,10 @@ def main():
     args = ap.parse_args()
     results = []
     for model in args.models.split(","):
-        for optimizer in ["sgd", "sam"]:
+        for what in ["sgd", "sam", "grad", "hvp"]:
             for threads in [int(t) for t in args.threads.split(",")]:
-                ms = time_step(model, optimizer, threads, args.steps)
-                results.append(
-                    {"model": model, "optimizer": optimizer, "threads": threads, "ms": ms}
-                )
+                ms = time_step(model, what, threads, args.steps)
+                results.append({"model": model, "what": what, "threads": threads, "ms": ms})
     print(json.dumps({"torch": torch.__version__, "results": results}))
 
 
