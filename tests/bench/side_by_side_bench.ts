@@ -11,7 +11,8 @@
  *
  * This module registers no `Deno.bench` (the in-process step benchmarks are in
  * `train_bench.ts`); it prints its table when `deno bench` loads it. Set
- * `LATE_SAM_BENCH_SKIP_SIDE_BY_SIDE=1` to skip it.
+ * `LATE_SAM_BENCH_SKIP_SIDE_BY_SIDE=1` to skip it, `LATE_SAM_BENCH_MODELS=cnn` to time only
+ * some models (about 2.5 minutes for both on a quiet machine).
  *
  * @module
  */
@@ -31,9 +32,10 @@ function decode(b: Uint8Array): string {
 }
 
 /** Our timings with `threads` wasm threads, from a fresh process. */
-async function ours(threads: number, into: Table): Promise<void> {
+async function ours(threads: number, models: readonly StepModel[], into: Table): Promise<void> {
+  const script = new URL("./step_timing.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("./step_timing.ts", import.meta.url).pathname],
+    args: ["run", "-A", script, "--models", models.join(",")],
     env: { [WASM_THREADS_ENV]: String(threads) },
     stdout: "piped",
     stderr: "piped",
@@ -50,7 +52,7 @@ async function ours(threads: number, into: Table): Promise<void> {
 }
 
 /** PyTorch's timings (threads 1 and 2), or the reason there are none. */
-async function pytorch(into: Table): Promise<string | null> {
+async function pytorch(models: readonly StepModel[], into: Table): Promise<string | null> {
   let probe: Deno.CommandOutput;
   try {
     probe = await new Deno.Command(PYTHON, { args: ["-c", "import torch"], stderr: "piped" })
@@ -62,7 +64,10 @@ async function pytorch(into: Table): Promise<string | null> {
     return "PyTorch is not installed (Debian: apt-get install -y python3-torch)";
   }
   const out = await new Deno.Command(PYTHON, {
-    args: [new URL("./torch_step.py", import.meta.url).pathname, "--threads", "1,2"],
+    args: [
+      new URL("./torch_step.py", import.meta.url).pathname,
+      ...["--threads", "1,2", "--models", models.join(",")],
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -119,18 +124,20 @@ export function sideBySide(t: Table, models: readonly StepModel[]): string {
 }
 
 async function main(): Promise<void> {
+  const wanted = Deno.env.get("LATE_SAM_BENCH_MODELS")?.split(",") ?? [...STEP_MODELS];
+  const models = STEP_MODELS.filter((m) => wanted.includes(m));
   const load = () => Deno.loadavg()[0].toFixed(2);
   const before = load();
   const table: Table = new Map();
-  await ours(1, table);
-  await ours(2, table);
-  const missing = await pytorch(table);
+  await ours(1, models, table);
+  await ours(2, models, table);
+  const missing = await pytorch(models, table);
   console.log(
     `\nTraining steps, batch ${STEP_BATCH}: ours (tfjs wasm) vs PyTorch (CPU), ` +
       `1-minute load ${before} before, ${load()} after. HVP: ours central-difference ` +
       `(2 gradients), PyTorch exact (double backprop).\n`,
   );
-  console.log(sideBySide(table, STEP_MODELS));
+  console.log(sideBySide(table, models));
   if (missing != null) console.log(`\nNo PyTorch column: ${missing}.`);
   console.log();
 }
