@@ -4,10 +4,11 @@
  *
  * tfjs differentiates ReLU as `mul(dy, step(x))`: two passes over the activation and a
  * temporary. This kernel reads `dy` and the ReLU's output `y` once and writes `dx` once,
- * on raw bits: `y > 0` is tested on its integer representation (a positive finite float or
- * +∞ is an integer in (0, 0x7F800000]), and the zeroed entries keep `dy`'s sign, as
- * `dy · 0` does. For finite inputs the result is therefore bitwise tfjs' (tested); only NaN
- * payloads may differ.
+ * on raw bits and without branches (a branch on `y > 0` mispredicts on half the entries of
+ * an activation and ran 3× slower): `y ≤ 0` is the sign of `y | (y − 1)` on its integer bits
+ * (+0 and every value with the sign bit set), and zeroed entries keep `dy`'s sign, as
+ * `dy · 0` does. For non-NaN `y` the result is bitwise tfjs' (tested); a NaN `y` passes `dy`
+ * through where tfjs gives NaN.
  *
  * The models call it through {@link reluBackprop}, which falls back to tfjs' formulation on
  * backends without the kernel.
@@ -21,13 +22,14 @@ import { bitViews, makeOutput } from "./kernel_util.ts";
 export const RELU_BACKPROP = "ReluBackprop";
 
 const SIGN = 0x80000000 | 0;
-const INF = 0x7f800000;
 
 /** `dx` from `dy` and the ReLU output `y`, all as raw float32 bits. */
 export function reluBackpropBits(dy: Int32Array, y: Int32Array, dx: Int32Array): void {
-  for (let i = 0; i < dx.length; i++) {
+  const n = dx.length;
+  for (let i = 0; i < n; i++) {
     const v = y[i];
-    dx[i] = v > 0 && v <= INF ? dy[i] : dy[i] & SIGN;
+    const zeroed = (v | ((v - 1) | 0)) >>> 31; // 1 where y ≤ 0 (incl. −0)
+    dx[i] = dy[i] & ((zeroed - 1) | SIGN);
   }
 }
 
