@@ -82,8 +82,9 @@ Deno.test("wasm 2x2 MaxPoolGrad sends a tied window's gradient to its last maxim
     [[2, 1, 2, 1], [0, 0, 7, 0]],
     [[-2, -1, -1, -2], [0, 0, 7, 0]], // the stock kernel would pick element 0 here
     [[-1, 0, -3, 0], [0, 0, 0, 7]], // the stock kernel would pick element 0 here
-    [[NaN, 1, 2, NaN], [0, 0, 7, 0]],
-    [[NaN, NaN, NaN, NaN], [0, 0, 0, 0]],
+    [[0, -0, 0, -0], [0, 0, 7, 0]], // −0 counts below +0
+    [[NaN, 1, 2, 3], [7, 0, 0, 0]], // a (positive) NaN above everything
+    [[NaN, NaN, NaN, NaN], [0, 0, 0, 7]],
   ];
   for (const [x, want] of cases) {
     const got = tf.tidy(() => {
