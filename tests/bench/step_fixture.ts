@@ -24,20 +24,20 @@ export const STEP_SHAPES: Record<StepModel, [number, number, number]> = {
   resnet20: [32, 32, 3],
 };
 
-/** Batch size of every benchmarked step. */
+/** Batch size of the benchmarked steps. */
 export const STEP_BATCH = 128;
 
 /** The model, its initial run state, a seeded batch and the training losses. */
-function fixture(modelName: StepModel) {
+function fixture(modelName: StepModel, batch = STEP_BATCH) {
   const shape = STEP_SHAPES[modelName];
   const model = createModel(modelName, { numClasses: 10, inputShape: shape });
   const run = initRun(model, 0);
   const rng = createRng(rngKey(0, "bench", modelName));
   const x = tf.tensor4d(
-    Float32Array.from(rng.normals(STEP_BATCH * shape[0] * shape[1] * shape[2])),
-    [STEP_BATCH, ...shape],
+    Float32Array.from(rng.normals(batch * shape[0] * shape[1] * shape[2])),
+    [batch, ...shape],
   );
-  const y = tf.tensor1d(Int32Array.from({ length: STEP_BATCH }, () => rng.int(10)), "int32");
+  const y = tf.tensor1d(Int32Array.from({ length: batch }, () => rng.int(10)), "int32");
   const deps = {
     model,
     trainBatches: () => [],
@@ -51,12 +51,17 @@ function fixture(modelName: StepModel) {
 }
 
 /**
- * A function that takes one optimizer step (and reads the loss back, as the loop's epoch end
- * does at most), carrying params and optimizer state from call to call.
+ * A function that takes one optimizer step on a batch of `batch` images (default 128), and
+ * reads the loss back, as the loop's epoch end does at most; params and optimizer state carry
+ * over from call to call.
  */
-export function makeStepper(modelName: StepModel, optimizer: "sgd" | "sam"): () => void {
+export function makeStepper(
+  modelName: StepModel,
+  optimizer: "sgd" | "sam",
+  batch = STEP_BATCH,
+): () => void {
   const spec: OptimizerSpec = optimizer === "sgd" ? { kind: "sgd" } : { kind: "sam", rho: 0.05 };
-  const { run, x, y, deps } = fixture(modelName);
+  const { run, x, y, deps } = fixture(modelName, batch);
   const base = sgd({ momentum: 0.9, weightDecay: 5e-4 });
   let state = base.init(run.params);
   let params = run.params;

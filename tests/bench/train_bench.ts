@@ -2,7 +2,8 @@
  * Training-step benchmarks on the default backend (wasm): SGD and SAM steps of the reference
  * CNN (batch 128, 28×28×1) and of ResNet-20 (batch 128, 32×32×3). `deno bench` reports the
  * time per step; images/s is 128 divided by it, and the SAM/SGD ratio is in each group's
- * summary.
+ * summary. The `half-batch` group times the CNN's step at batch 64 next to 128: the work each
+ * of two data-parallel workers would do (see docs/benchmarks.md, "Both cores").
  */
 import { useBackend } from "../../core/backend.ts";
 import { makeStepper } from "./step_fixture.ts";
@@ -30,4 +31,14 @@ Deno.bench(
   "ResNet-20, SAM step (batch 128, 32×32×3)",
   { group: "resnet20", n: 3, warmup: 1 },
   makeStepper("resnet20", "sam"),
+);
+Deno.bench(
+  "reference CNN, SGD step, batch 128",
+  { group: "half-batch", baseline: true, ...n },
+  makeStepper("cnn", "sgd", 128),
+);
+Deno.bench(
+  "reference CNN, SGD step, batch 64",
+  { group: "half-batch", ...n },
+  makeStepper("cnn", "sgd", 64),
 );
