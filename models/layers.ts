@@ -130,7 +130,8 @@ export function dense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor): tf
  * `ReluBackprop` kernel (wasm; tfjs' own gradient takes two), with tfjs' formula elsewhere.
  */
 export function relu<T extends tf.Tensor>(x: T): T {
-  return reluOp(x) as T;
+  // A named scope: tf.profile lists the op as "ReLU".
+  return tf.tidy("ReLU", () => reluOp(x)) as T;
 }
 
 const reluOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
