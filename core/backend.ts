@@ -1,8 +1,11 @@
 /**
  * Compute backends for tfjs.
  *
- * - `wasm` (default): XNNPACK with SIMD, one thread under Deno; {@link useBackend} adds the fast
- *   conv-gradient kernels of `wasm_kernels.ts`, without which conv nets cannot train on it.
+ * - `wasm` (default): XNNPACK with SIMD; {@link useBackend} adds the fast kernels of
+ *   `wasm_kernels.ts` (conv gradients, without which conv nets cannot train on it, and faster
+ *   replacements of slow stock kernels). One thread by default; `threads` (or the environment
+ *   variable {@link WASM_THREADS_ENV}) ≥ 2 loads tfjs' threaded binary (`wasm_threads.ts`),
+ *   whose results are bitwise those of one thread.
  * - `cpu`: pure JavaScript; the toy problems run on it, and it is the test oracle.
  * - `webgpu`: needs `navigator.gpu` (Deno: `--unstable-webgpu` where WebGPU is not on by default)
  *   and an adapter (any Vulkan driver; Debian's `mesa-vulkan-drivers` gives a CPU one).
@@ -20,6 +23,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { registerWasmKernels } from "./wasm_kernels.ts";
+import { installThreadedWasm, threadedWasmThreads, unrefWasmThreads } from "./wasm_threads.ts";
 
 /** Backends this build can select, the default first. */
 export const BACKENDS = ["wasm", "cpu", "webgpu", "tensorflow"] as const;
@@ -29,6 +33,9 @@ export type BackendName = (typeof BACKENDS)[number];
 
 /** The backend used when none is named. */
 export const DEFAULT_BACKEND: BackendName = "wasm";
+
+/** Environment variable with the number of wasm threads (default 1). */
+export const WASM_THREADS_ENV = "LATE_SAM_WASM_THREADS";
 
 /** The backend names as a zod enum, for a `--backend` config field / flag. */
 export const BackendEnum = z.enum(BACKENDS);
@@ -60,11 +67,13 @@ export interface BackendInfo {
   simd?: boolean;
   /** wasm: whether the multi-threaded binary runs. */
   threads?: boolean;
+  /** wasm: the number of threads XNNPACK runs on. */
+  threadCount?: number;
   /** webgpu: the adapter's description. */
   device?: string;
 }
 
-let wasmFlags: { simd: boolean; threads: boolean } | null = null;
+let wasmFlags: { simd: boolean; threads: boolean; threadCount: number } | null = null;
 let wasmPathsSet = false;
 let webgpuDevice: string | null = null;
 
@@ -100,7 +109,40 @@ export function wasmBinaryDir(): string {
   return dirname(simd) + "/";
 }
 
-async function useWasm(): Promise<void> {
+/** The wasm thread count asked for by {@link WASM_THREADS_ENV}, or null when unset. */
+export function wasmThreadsFromEnv(): number | null {
+  let value: string | undefined;
+  try {
+    value = Deno.env.get(WASM_THREADS_ENV);
+  } catch {
+    value = undefined; // no --allow-env
+  }
+  if (value == null || value === "") return null;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new BackendError(`${WASM_THREADS_ENV} must be a positive integer, got "${value}"`);
+  }
+  return n;
+}
+
+async function useWasm(threads: number | null): Promise<void> {
+  const installed = threadedWasmThreads() ?? 1;
+  const wanted = threads ?? wasmThreadsFromEnv() ?? installed;
+  if (wanted !== installed) {
+    if (tf.engine().registry["wasm"] != null) {
+      throw new BackendError(
+        `backend wasm: already running on ${installed} thread(s); the thread count ` +
+          `(${wanted} asked) can only be chosen before the wasm backend is first used`,
+      );
+    }
+    try {
+      await installThreadedWasm(wanted);
+    } catch (e) {
+      throw new BackendError(`backend wasm: cannot start ${wanted} threads: ${messageOf(e)}`, {
+        cause: e,
+      });
+    }
+  }
   const wasm = await import("@tensorflow/tfjs-backend-wasm");
   if (!wasmPathsSet) {
     // Before the backend first initializes: the binaries ship inside the npm package.
@@ -108,10 +150,13 @@ async function useWasm(): Promise<void> {
     wasmPathsSet = true;
   }
   await activate("wasm");
+  unrefWasmThreads();
   registerWasmKernels();
+  const threadCount = wasm.getThreadsCount();
   wasmFlags = {
     simd: Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")),
-    threads: Boolean(await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT")),
+    threads: threadCount > 1,
+    threadCount,
   };
 }
 
@@ -241,19 +286,31 @@ async function useTensorflow(): Promise<void> {
   await activate("tensorflow");
 }
 
+/** Options of {@link useBackend}. */
+export interface UseBackendOptions {
+  /**
+   * wasm: the number of threads (default: {@link WASM_THREADS_ENV}, else whatever runs, else
+   * 1). Fixed once the wasm backend has been used in a process.
+   */
+  threads?: number;
+}
+
 /**
  * Selects a backend and waits until it is ready.
  *
  * @throws {BackendError} naming the backend and why it cannot be selected (for unknown names,
- *   the ones available).
+ *   the ones available), or when a wasm thread count can no longer be changed.
  */
-export async function useBackend(name: BackendName): Promise<BackendName> {
+export async function useBackend(
+  name: BackendName,
+  options: UseBackendOptions = {},
+): Promise<BackendName> {
   if (!isBackendName(name)) {
     throw new BackendError(`unknown backend "${name}"; available: ${BACKENDS.join(", ")}`);
   }
   switch (name) {
     case "wasm":
-      await useWasm();
+      await useWasm(options.threads ?? null);
       break;
     case "cpu":
       await activate("cpu");

@@ -1,272 +1,115 @@
 /**
- * Fast convolution-gradient kernels for the tfjs `wasm` backend.
+ * Fast kernels for the tfjs `wasm` backend, and their registration.
  *
- * The wasm backend of tfjs 4.22 has no `Conv2DBackpropFilter` kernel (so conv nets cannot
- * train on it), and its `Conv2DBackpropInput` runs about 10× slower than the forward `Conv2D`
- * (XNNPACK). Both gradients are rewritten here as forward convolutions:
+ * tfjs 4.22's wasm backend cannot train conv nets out of the box (no `Conv2DBackpropFilter`),
+ * and several kernels a training step needs run far below what its XNNPACK matmul and
+ * convolution reach (see `docs/benchmarks.md`). Each replacement lives in its own module
+ * under `core/wasm/` and has an oracle test against the stock kernels:
  *
- * - input gradient: `dx = conv2d(pad(zero-dilate(dy, stride)), reverse(W, [0, 1]) with in/out
- *   channels swapped, stride 1)`, with `K − 1 − p` rows/columns of padding before and whatever
- *   makes the output as large as `x` after (cropping instead where that count is negative);
- * - filter gradient: with channels as the batch, `conv2d(transpose(x) [Ci, H, W, N],
- *   transpose(dy) [OH, OW, N, Co], stride 1, dilation = stride)` over `x` padded as in the
- *   forward pass (and cut to the rows the forward pass read), giving `[Ci, KH, KW, Co]`, which
- *   is transposed to `[KH, KW, Ci, Co]`.
+ * - `Conv2DBackpropInput`, `Conv2DBackpropFilter` (`wasm/conv_grad.ts`): rebuilt from the
+ *   forward convolution;
+ * - `Identity`, same-type `Cast` (`wasm/identity.ts`): share the buffer instead of copying it;
+ * - `MaxPoolGrad` of 2×2 pools with stride 2 (`wasm/max_pool_grad.ts`): one pass in JavaScript;
+ * - `Sum`, `Mean` over leading axes (`wasm/reduce.ts`): one pass in JavaScript;
+ * - `BatchMatMul` with transposed operands (`wasm/mat_mul.ts`): transpose, then XNNPACK;
+ * - `Slice` (`wasm/slice.ts`): heap-to-heap copies over merged dimensions;
+ * - `Transpose` swapping the outermost and innermost dimensions (`wasm/transpose.ts`):
+ *   a cache-blocked copy;
+ * - `ReluBackprop` (`wasm/relu_backprop.ts`, new): ReLU's gradient in one pass, used by the
+ *   models' `relu`.
  *
- * The kernels call the wasm backend's own registered kernels (`Conv2D`, `Transpose`, `Reverse`,
- * `PadV2`, `Slice`, `Reshape`) directly, on `TensorInfo`s, and release every intermediate with
- * `backend.disposeData`, so they create no engine tensors and show up as one kernel each in
- * `tf.profile`. Only NHWC data and dilation 1 are supported (the only forms tfjs' `Conv2D`
- * gradient produces on wasm); other attributes are rejected with an error naming them.
+ * A replacement covers the attribute combinations the project's models produce and falls back
+ * to the stock kernel for the others. {@link registerWasmKernels} installs them after the wasm
+ * backend is initialized; {@link unregisterWasmKernels} restores the stock kernels (for
+ * comparisons).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { BACKEND } from "./wasm/kernel_util.ts";
+import { conv2DBackpropFilterWasm, conv2DBackpropInputWasm } from "./wasm/conv_grad.ts";
+import { buildCast, buildIdentity } from "./wasm/identity.ts";
+import { buildBatchMatMul } from "./wasm/mat_mul.ts";
+import { buildMaxPoolGrad } from "./wasm/max_pool_grad.ts";
+import { buildMean, buildSum } from "./wasm/reduce.ts";
+import { RELU_BACKPROP, reluBackpropWasm } from "./wasm/relu_backprop.ts";
+import { buildSlice } from "./wasm/slice.ts";
+import { buildTranspose } from "./wasm/transpose.ts";
 
-/** The backend these kernels are registered for. */
-const BACKEND = "wasm";
-
-type Pad = "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-type Rounding = "floor" | "round" | "ceil" | undefined;
-type Shape4 = [number, number, number, number];
-
-interface ConvGradAttrs {
-  strides: [number, number] | number;
-  pad: Pad;
-  dataFormat?: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
-  dilations?: [number, number] | number;
+/** A fast kernel: the kernel it replaces, built from the stock one (its fallback), if any. */
+interface FastKernel {
+  name: string;
+  build(stock: tf.KernelConfig | undefined): tf.KernelFunc;
 }
 
-/** Runs another kernel registered for the wasm backend, returning a new owned TensorInfo. */
-function run(
-  name: string,
-  backend: tf.KernelBackend,
-  inputs: tf.NamedTensorInfoMap,
-  attrs: Record<string, unknown>,
-): tf.TensorInfo {
-  const kernel = tf.getKernel(name, BACKEND);
-  if (kernel == null) throw new Error(`wasm kernel ${name} is not registered`);
-  const out = kernel.kernelFunc({ inputs, backend, attrs: attrs as tf.NamedAttrMap });
-  if (Array.isArray(out)) throw new Error(`wasm kernel ${name} returned several outputs`);
-  return out as tf.TensorInfo;
-}
+const FAST_KERNELS: readonly FastKernel[] = [
+  { name: tf.Conv2DBackpropInput, build: () => conv2DBackpropInputWasm },
+  { name: tf.Conv2DBackpropFilter, build: () => conv2DBackpropFilterWasm },
+  { name: tf.Identity, build: buildIdentity },
+  { name: tf.Cast, build: buildCast },
+  { name: tf.MaxPoolGrad, build: buildMaxPoolGrad },
+  { name: tf.Sum, build: buildSum },
+  { name: tf.Mean, build: buildMean },
+  { name: tf.BatchMatMul, build: buildBatchMatMul },
+  { name: tf.Slice, build: buildSlice },
+  { name: tf.Transpose, build: buildTranspose },
+  { name: RELU_BACKPROP, build: () => reluBackpropWasm },
+];
 
-/** Releases intermediates (a no-op for inputs handed in, which are never passed here). */
-function free(backend: tf.KernelBackend, ...infos: tf.TensorInfo[]): void {
-  for (const info of infos) backend.disposeData(info.dataId);
-}
-
-function checkAttrs(kernelName: string, attrs: ConvGradAttrs): void {
-  if (attrs.dataFormat != null && attrs.dataFormat !== "NHWC") {
-    throw new Error(`${kernelName} on wasm supports dataFormat NHWC only, got ${attrs.dataFormat}`);
-  }
-  const d = attrs.dilations;
-  if (d != null && !(d === 1 || (Array.isArray(d) && d[0] === 1 && d[1] === 1))) {
-    throw new Error(`${kernelName} on wasm supports dilation 1 only, got ${JSON.stringify(d)}`);
-  }
-}
-
-/** Forward-pass geometry of the convolution whose gradient is wanted. */
-function geometry(
-  kernelName: string,
-  xShape: Shape4,
-  filterShape: Shape4,
-  dyShape: number[],
-  attrs: ConvGradAttrs,
-): tf.backend_util.Conv2DInfo {
-  const info = tf.backend_util.computeConv2DInfo(
-    xShape,
-    filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode as Rounding,
-    false,
-    "channelsLast",
-  );
-  if (
-    dyShape.length !== 4 || dyShape[0] !== info.batchSize || dyShape[1] !== info.outHeight ||
-    dyShape[2] !== info.outWidth || dyShape[3] !== info.outChannels
-  ) {
-    throw new Error(
-      `${kernelName}: dy has shape [${dyShape}], expected [${info.outShape}] for input ` +
-        `[${xShape}], filter [${filterShape}], strides ${JSON.stringify(attrs.strides)}, ` +
-        `pad ${JSON.stringify(attrs.pad)}`,
-    );
-  }
-  return info;
-}
-
-/**
- * Convolves `x` [N, H, W, C] with `filter`, stride 1 and the given dilation, after padding
- * (or, for negative counts, cropping) its rows by `[top, bottom]` and columns by
- * `[left, right]`. Non-negative padding is left to the convolution itself (no copy).
- */
-function convPadded(
-  backend: tf.KernelBackend,
-  x: tf.TensorInfo,
-  filter: tf.TensorInfo,
-  rows: [number, number],
-  cols: [number, number],
-  dilations: [number, number],
-): tf.TensorInfo {
-  let input = x;
-  const [top, bottom] = rows;
-  const [left, right] = cols;
-  if (top < 0 || bottom < 0 || left < 0 || right < 0) {
-    const [n, h, w, c] = x.shape;
-    const begin = [0, Math.max(0, -top), Math.max(0, -left), 0];
-    const size = [
-      n,
-      h - Math.max(0, -top) - Math.max(0, -bottom),
-      w - Math.max(0, -left) - Math.max(0, -right),
-      c,
-    ];
-    if (size[1] <= 0 || size[2] <= 0) throw new Error(`conv gradient: empty crop [${size}]`);
-    input = run(tf.Slice, backend, { x }, { begin, size });
-  }
-  const pad: tf.backend_util.ExplicitPadding = [
-    [0, 0],
-    [Math.max(0, top), Math.max(0, bottom)],
-    [Math.max(0, left), Math.max(0, right)],
-    [0, 0],
-  ];
-  const out = run(tf.Conv2D, backend, { x: input, filter }, {
-    strides: [1, 1],
-    pad,
-    dataFormat: "NHWC",
-    dilations,
-    dimRoundingMode: undefined,
-  });
-  if (input !== x) free(backend, input);
-  return out;
-}
-
-/**
- * Inserts `sh − 1` zero rows after every row and `sw − 1` zero columns after every column of
- * `dy` [N, OH, OW, C], giving [N, OH·sh, OW·sw, C] (the trailing zeros are accounted for by the
- * caller's padding). Returns `dy` itself when both strides are 1.
- */
-function zeroDilate(
-  backend: tf.KernelBackend,
-  dy: tf.TensorInfo,
-  sh: number,
-  sw: number,
-): tf.TensorInfo {
-  if (sh === 1 && sw === 1) return dy;
-  const [n, oh, ow, c] = dy.shape;
-  const r6 = run(tf.Reshape, backend, { x: dy }, { shape: [n, oh, 1, ow, 1, c] });
-  const p6 = run(tf.PadV2, backend, { x: r6 }, {
-    paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]],
-    constantValue: 0,
-  });
-  const out = run(tf.Reshape, backend, { x: p6 }, { shape: [n, oh * sh, ow * sw, c] });
-  free(backend, r6, p6);
-  return out;
-}
-
-/** `Conv2DBackpropInput` for wasm built from the forward `Conv2D`. */
-export const conv2DBackpropInputWasm: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
-  const backend = b as tf.KernelBackend;
-  const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-  const a = attrs as unknown as ConvGradAttrs & { inputShape: Shape4 };
-  checkAttrs(tf.Conv2DBackpropInput, a);
-  const info = geometry(
-    tf.Conv2DBackpropInput,
-    a.inputShape,
-    filter.shape as Shape4,
-    dy.shape,
-    a,
-  );
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
-  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, padInfo } = info;
-
-  // Filter spatially reversed, in/out channels swapped: [KH, KW, Co, Ci].
-  const reversed = run(tf.Reverse, backend, { x: filter }, { dims: [0, 1] });
-  const flipped = run(tf.Transpose, backend, { x: reversed }, { perm: [0, 1, 3, 2] });
-  free(backend, reversed);
-
-  // dy with zeros between its rows/columns, length OH·sh (sh − 1 trailing zeros). Padded by
-  // K − 1 − p before and by H + p − OH·sh after, it has H + K − 1 rows, so a valid stride-1
-  // convolution gives exactly H rows; negative counts crop rows that only met padding.
-  const dilated = zeroDilate(backend, dy, sh, sw);
-  const dx = convPadded(
-    backend,
-    dilated,
-    flipped,
-    [kh - 1 - padInfo.top, h + padInfo.top - oh * sh],
-    [kw - 1 - padInfo.left, w + padInfo.left - ow * sw],
-    [1, 1],
-  );
-  if (dilated !== dy) free(backend, dilated);
-  free(backend, flipped);
-  return dx;
-};
-
-/** `Conv2DBackpropFilter` for wasm built from the forward `Conv2D`. */
-export const conv2DBackpropFilterWasm: tf.KernelFunc = ({ inputs, backend: b, attrs }) => {
-  const backend = b as tf.KernelBackend;
-  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-  const a = attrs as unknown as ConvGradAttrs & { filterShape: Shape4 };
-  checkAttrs(tf.Conv2DBackpropFilter, a);
-  const info = geometry(tf.Conv2DBackpropFilter, x.shape as Shape4, a.filterShape, dy.shape, a);
-  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw } = info;
-  const { inHeight: h, inWidth: w, outHeight: oh, outWidth: ow, padInfo } = info;
-
-  // Channels become the batch, the batch becomes the channels.
-  const xT = run(tf.Transpose, backend, { x }, { perm: [3, 1, 2, 0] }); // [Ci, H, W, N]
-  const dyT = run(tf.Transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] }); // [OH, OW, N, Co]
-  // x padded as in the forward pass and cut to the (OH − 1)·sh + KH rows the forward pass
-  // read; dy as a filter dilated by the stride then yields KH × KW outputs.
-  const g = convPadded(
-    backend,
-    xT,
-    dyT,
-    [padInfo.top, (oh - 1) * sh + kh - h - padInfo.top],
-    [padInfo.left, (ow - 1) * sw + kw - w - padInfo.left],
-    [sh, sw],
-  ); // [Ci, KH, KW, Co]
-  free(backend, xT, dyT);
-  const dw = run(tf.Transpose, backend, { x: g }, { perm: [1, 2, 0, 3] }); // [KH, KW, Ci, Co]
-  free(backend, g);
-  return dw;
-};
-
-/** Kernel names replaced or added by {@link registerWasmKernels}. */
+/** The convolution-gradient kernels, without which conv nets cannot train on wasm. */
 export const WASM_GRAD_KERNELS = [tf.Conv2DBackpropInput, tf.Conv2DBackpropFilter] as const;
 
+/** Every kernel name {@link registerWasmKernels} replaces or adds. */
+export const WASM_KERNELS: readonly string[] = FAST_KERNELS.map((k) => k.name);
+
+/** The stock kernels replaced by the current registration (undefined: none existed). */
 let stock: Map<string, tf.KernelConfig | undefined> | null = null;
 
 function lookup(name: string): tf.KernelConfig | undefined {
   return tf.getKernelsForBackend(BACKEND).find((k) => k.kernelName === name);
 }
 
+/** Options of {@link registerWasmKernels}. */
+export interface RegisterOptions {
+  /** Register only these kernels (default: all of {@link WASM_KERNELS}). */
+  only?: readonly string[];
+}
+
 /**
- * Registers the fast `Conv2DBackpropInput` and `Conv2DBackpropFilter` kernels for the wasm
- * backend (replacing the stock input gradient). Idempotent: later calls do nothing.
+ * Registers the fast kernels for the wasm backend, replacing the stock ones (which stay
+ * available to them as fallbacks). Idempotent: a second call does nothing until
+ * {@link unregisterWasmKernels}.
+ *
+ * @throws {Error} when `only` names a kernel that is not in {@link WASM_KERNELS}.
  */
-export function registerWasmKernels(): void {
+export function registerWasmKernels(options: RegisterOptions = {}): void {
   if (stock != null) return;
+  const only = options.only ?? WASM_KERNELS;
+  const unknown = only.filter((n) => !WASM_KERNELS.includes(n));
+  if (unknown.length > 0) {
+    throw new Error(`registerWasmKernels: no fast kernel for ${unknown.join(", ")}`);
+  }
   stock = new Map();
-  const funcs: Record<string, tf.KernelFunc> = {
-    [tf.Conv2DBackpropInput]: conv2DBackpropInputWasm,
-    [tf.Conv2DBackpropFilter]: conv2DBackpropFilterWasm,
-  };
-  for (const name of WASM_GRAD_KERNELS) {
-    const old = lookup(name);
-    stock.set(name, old);
-    if (old != null) tf.unregisterKernel(name, BACKEND);
-    tf.registerKernel({ kernelName: name, backendName: BACKEND, kernelFunc: funcs[name] });
+  for (const k of FAST_KERNELS) {
+    if (!only.includes(k.name)) continue;
+    const old = lookup(k.name);
+    stock.set(k.name, old);
+    if (old != null) tf.unregisterKernel(k.name, BACKEND);
+    // The stock setup (binding its wasm function) also serves the fallback after a re-init.
+    tf.registerKernel({
+      kernelName: k.name,
+      backendName: BACKEND,
+      kernelFunc: k.build(old),
+      setupFunc: old?.setupFunc,
+    });
   }
 }
 
-/** Restores the wasm backend's stock kernels (for comparisons); undoes {@link registerWasmKernels}. */
+/** Restores the wasm backend's stock kernels; undoes {@link registerWasmKernels}. */
 export function unregisterWasmKernels(): void {
   if (stock == null) return;
-  for (const name of WASM_GRAD_KERNELS) {
+  for (const [name, old] of stock) {
     tf.unregisterKernel(name, BACKEND);
-    const old = stock.get(name);
     if (old != null) tf.registerKernel(old);
   }
   stock = null;
@@ -275,4 +118,9 @@ export function unregisterWasmKernels(): void {
 /** Whether {@link registerWasmKernels} is in effect. */
 export function wasmKernelsRegistered(): boolean {
   return stock != null;
+}
+
+/** The kernel names the current registration replaced or added (empty when none). */
+export function registeredWasmKernels(): string[] {
+  return stock == null ? [] : [...stock.keys()];
 }

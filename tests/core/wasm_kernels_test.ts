@@ -32,11 +32,16 @@ const N = 2;
 const CI = 3;
 const CO = 4;
 
-/** dx and dW of sum(conv2d(x, w) * r) on the current backend, with stock tfjs gradients. */
-function convGrads(c: Case): [Float32Array, Float32Array] {
+/**
+ * dx and dW of sum(conv2d(x, w) * r) on the current backend, with stock tfjs gradients, for
+ * CI → CO channels or (`firstLayer`) 1 → 10 channels: a first layer's filter gradient takes
+ * the matmul route (few input channels), the others the convolution route.
+ */
+function convGrads(c: Case, firstLayer = false): [Float32Array, Float32Array] {
+  const [ci, co] = firstLayer ? [1, 10] : [CI, CO];
   return tf.tidy(() => {
-    const x = tf.tensor4d(values(N * c.h * c.w * CI, 1), [N, c.h, c.w, CI]);
-    const w = tf.tensor4d(values(c.k[0] * c.k[1] * CI * CO, 2), [c.k[0], c.k[1], CI, CO]);
+    const x = tf.tensor4d(values(N * c.h * c.w * ci, 1), [N, c.h, c.w, ci]);
+    const w = tf.tensor4d(values(c.k[0] * c.k[1] * ci * co, 2), [c.k[0], c.k[1], ci, co]);
     const f = (a: tf.Tensor, b: tf.Tensor) => {
       const y = tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, c.stride, c.pad);
       return tf.sum(tf.mul(y, tf.tensor(values(y.size, 3), y.shape)));
@@ -87,21 +92,24 @@ function label(c: Case): string {
   return `${c.h}x${c.w} k${c.k.join("x")} s${c.stride} pad ${JSON.stringify(c.pad)}`;
 }
 
-Deno.test("wasm conv gradients match the cpu backend's stock kernels", async () => {
-  await useBackend("cpu");
-  const expected = CASES.map(convGrads);
-  await useBackend("wasm");
-  assert.ok(wasmKernelsRegistered());
-  const errors: string[] = [];
-  CASES.forEach((c, i) => {
-    const [dx, dw] = convGrads(c);
-    const ex = relError(dx, expected[i][0]);
-    const ew = relError(dw, expected[i][1]);
-    if (!(ex <= 1e-4 && ew <= 1e-4)) errors.push(`${label(c)}: dx ${ex}, dW ${ew}`);
+for (const firstLayer of [false, true]) {
+  const what = firstLayer ? "first-layer (1 → 10 channels)" : "3 → 4 channel";
+  Deno.test(`wasm ${what} conv gradients match the cpu backend's stock kernels`, async () => {
+    await useBackend("cpu");
+    const expected = CASES.map((c) => convGrads(c, firstLayer));
+    await useBackend("wasm");
+    assert.ok(wasmKernelsRegistered());
+    const errors: string[] = [];
+    CASES.forEach((c, i) => {
+      const [dx, dw] = convGrads(c, firstLayer);
+      const ex = relError(dx, expected[i][0]);
+      const ew = relError(dw, expected[i][1]);
+      if (!(ex <= 1e-4 && ew <= 1e-4)) errors.push(`${label(c)}: dx ${ex}, dW ${ew}`);
+    });
+    assert.deepEqual(errors, []);
+    await useBackend("cpu");
   });
-  assert.deepEqual(errors, []);
-  await useBackend("cpu");
-});
+}
 
 Deno.test("wasm conv gradients leak no tensors and no backend buffers", async () => {
   await useBackend("wasm");
@@ -109,7 +117,7 @@ Deno.test("wasm conv gradients leak no tensors and no backend buffers", async ()
   convGrads(c); // warm-up
   const tensors = tf.memory().numTensors;
   const buffers = tf.engine().backend.numDataIds();
-  for (const d of CASES.slice(0, 8)) convGrads(d);
+  for (const d of CASES.slice(0, 8)) [false, true].forEach((first) => convGrads(d, first));
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal(tf.engine().backend.numDataIds(), buffers);
 
@@ -144,10 +152,12 @@ Deno.test("wasm conv gradients leak no tensors and no backend buffers", async ()
 Deno.test("wasm conv gradients are deterministic (bitwise)", async () => {
   await useBackend("wasm");
   const c: Case = { h: 8, w: 8, k: [3, 3], stride: 2, pad: "same" };
-  const [dx1, dw1] = convGrads(c);
-  const [dx2, dw2] = convGrads(c);
-  assert.deepEqual(new Uint8Array(dx1.buffer), new Uint8Array(dx2.buffer));
-  assert.deepEqual(new Uint8Array(dw1.buffer), new Uint8Array(dw2.buffer));
+  for (const firstLayer of [false, true]) {
+    const [dx1, dw1] = convGrads(c, firstLayer);
+    const [dx2, dw2] = convGrads(c, firstLayer);
+    assert.deepEqual(new Uint8Array(dx1.buffer), new Uint8Array(dx2.buffer));
+    assert.deepEqual(new Uint8Array(dw1.buffer), new Uint8Array(dw2.buffer));
+  }
   await useBackend("cpu");
 });
 

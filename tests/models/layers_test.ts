@@ -291,6 +291,46 @@ Deno.test("batchNorm gradient matches the analytic formula and a finite differen
   }
 });
 
+/** Train-mode BatchNorm written as plain ops, differentiated op by op (the old formulation). */
+function plainBatchNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor): tf.Tensor {
+  const mean = tf.mean(x, [0, 1, 2]);
+  const centered = tf.sub(x, mean);
+  const variance = tf.mean(tf.square(centered), [0, 1, 2]);
+  return tf.add(tf.mul(centered, tf.mul(gamma, tf.rsqrt(tf.add(variance, 1e-5)))), beta);
+}
+
+for (const backend of ["cpu", "wasm"] as const) {
+  Deno.test(`batchNorm's closed-form gradient matches op-by-op autodiff on ${backend}`, async () => {
+    await useBackend(backend);
+    const shape = [8, 6, 6, 5];
+    const size = 8 * 6 * 6 * 5;
+    const x = tf.tensor(values(size, 11).map((v, i) => 3 * v + (i % 5)), shape);
+    const w = tf.tensor(values(size, 12), shape);
+    const g = tf.tensor1d([1.5, -0.7, 0.3, 2, 1]);
+    const b = tf.tensor1d([0.2, 0.4, 0, -1, 3]);
+    const state = { mean: tf.zeros([5]), var: tf.ones([5]) };
+    const before = tf.memory().numTensors;
+    const fast = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+      tf.tidy(() => {
+        const out = batchNorm(xx, { gamma: gg, beta: bb, ...state }, "train");
+        tf.dispose([out.mean!, out.var!]);
+        return tf.sum(tf.mul(out.y, w)) as tf.Scalar;
+      })
+    )([x, g, b]);
+    const plain = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.mul(plainBatchNorm(xx, gg, bb), w)) as tf.Scalar
+    )([x, g, b]);
+    ["dx", "dgamma", "dbeta"].forEach((what, i) => {
+      const scale = Math.max(...Array.from(plain[i].dataSync()).map(Math.abs));
+      close(fast[i].dataSync(), plain[i].dataSync(), 2e-5 * scale, what);
+    });
+    tf.dispose([...fast, ...plain]);
+    assert.equal(tf.memory().numTensors, before, "no tensor leaks");
+    tf.dispose([x, w, g, b, state.mean, state.var]);
+    await useBackend("cpu");
+  });
+}
+
 Deno.test("dropout: deterministic per key, zeroes about `rate` and rescales survivors", () => {
   const x = tf.ones([50, 40]);
   const a = dropout(x, 0.5, rngKey(1, "drop")).dataSync();
