@@ -114,6 +114,12 @@ export interface FigureCliSpec<S extends z.ZodObject> {
    * kept out of the config and its hash. Each takes a string value.
    */
   runFlags?: Record<string, { description: string; default?: string }>;
+  /**
+   * Top-level string fields of the config that are given as positional arguments, in this
+   * order (e.g. `["checkpoint"]` for `deno task sharpness FILE`). Each is required: given
+   * either positionally or by its flag (not both); an empty value in the scale means "none".
+   */
+  positionals?: readonly string[];
 }
 
 /** A parsed, validated command line of an experiment script. */
@@ -154,15 +160,27 @@ export function parseFigureArgs<S extends z.ZodObject>(
     options[f.flag] = { type: f.kind === "boolean" ? "boolean" : "string" };
     if (f.kind === "boolean") options[`no-${f.flag}`] = { type: "boolean" };
   }
+  const positionalFields = spec.positionals ?? [];
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as {
-      values: Record<string, string | boolean | undefined>;
-    });
+    ({ values, positionals } = parseArgs({
+      args,
+      options,
+      strict: true,
+      allowPositionals: positionalFields.length > 0,
+    }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (err) {
     throw new CliError(`${spec.name}: ${(err as Error).message}`);
   }
   if (values.help) return { help: figureHelp(spec, flags) };
+  if (positionals.length > positionalFields.length) {
+    throw new CliError(
+      `${spec.name}: unexpected argument "${positionals[positionalFields.length]}"; expected ${
+        positionalFields.map((f) => `<${kebab(f)}>`).join(" ")
+      }`,
+    );
+  }
   const scale = (values.scale as string | undefined) ?? spec.defaultScale;
   const base = spec.scales[scale];
   if (!base) {
@@ -178,6 +196,18 @@ export function parseFigureArgs<S extends z.ZodObject>(
     if (raw !== undefined) setPath(config, f.path, parseValue(f, raw));
     if (values[`no-${f.flag}`]) setPath(config, f.path, false);
   }
+  positionalFields.forEach((field, i) => {
+    const flag = kebab(field);
+    if (i < positionals.length) {
+      if (values[flag] !== undefined) {
+        throw new CliError(`${spec.name}: <${flag}> given both as an argument and as --${flag}`);
+      }
+      config[field] = positionals[i];
+    }
+    if (config[field] === undefined || config[field] === "") {
+      throw new CliError(`${spec.name}: missing argument <${flag}>`);
+    }
+  });
   try {
     return {
       scale,
@@ -215,8 +245,9 @@ export function figureHelp<S extends z.ZodObject>(
   flags: ConfigFlag[] = configFlags(spec.schema),
 ): string {
   const defaults = spec.scales[spec.defaultScale];
+  const args = (spec.positionals ?? []).map((f) => `<${kebab(f)}> `).join("");
   const lines = [
-    `Usage: deno task ${spec.name} [--scale NAME] [--out DIR] [--force] [--FIELD VALUE ...]`,
+    `Usage: deno task ${spec.name} ${args}[--scale NAME] [--out DIR] [--force] [--FIELD VALUE ...]`,
     "",
     spec.description,
     "",

@@ -89,6 +89,10 @@ export interface Manifest {
   environment: Environment;
   /** sha256 per dataset file (empty for synthetic problems). */
   datasets: Record<string, string>;
+  /** Files the result was computed from (e.g. checkpoints), when the figure has any. */
+  inputs?: Record<string, { path: string; sha256: string }>;
+  /** configHash of `inputs`: part of the reuse check. */
+  inputsHash?: string;
   startedAt: string;
   wallSeconds: number;
   /** sha256 per output file name. */

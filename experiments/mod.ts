@@ -5,4 +5,7 @@
  * @module
  */
 export * from "./fig4a.ts";
+export * from "./interpolate.ts";
+export * from "./load_checkpoint.ts";
+export * from "./sharpness.ts";
 export * from "./train.ts";
