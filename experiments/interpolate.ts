@@ -160,13 +160,20 @@ export function interpolateChart(out: InterpolateResult, config: InterpolateTask
       {
         data: { values: ends },
         mark: { type: "rule", strokeDash: [3, 3], color: "#999999" },
-        encoding: { x: { field: "lambda", type: "quantitative" } },
+        encoding: {
+          x: { field: "lambda", type: "quantitative", scale: { domain: [config.from, config.to] } },
+        },
       },
       {
         data: { values: values.filter((v) => v[field] !== null) },
         mark: { type: "line", point: true },
         encoding: {
-          x: { field: "lambda", type: "quantitative", title: "λ" },
+          x: {
+            field: "lambda",
+            type: "quantitative",
+            title: "λ",
+            scale: { domain: [config.from, config.to] },
+          },
           y: { field, type: "quantitative", title, scale: { zero: false } },
           color: { field: "split", type: "nominal", title: "split" },
         },
