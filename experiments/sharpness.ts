@@ -68,6 +68,14 @@ export const sharpnessTaskSchema = z.strictObject({
     "Hutchinson probes for the Hessian trace (0 = skip)",
   ),
   seed: z.number().int().nonnegative().describe("root seed of the start vectors and probes"),
+}).superRefine((c, ctx) => {
+  if (c.iterations < c.k) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["iterations"],
+      message: `Lanczos needs at least k = ${c.k} iterations, got ${c.iterations}`,
+    });
+  }
 });
 
 /** A validated sharpness config. */
