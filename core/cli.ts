@@ -117,6 +117,12 @@ export interface FigureCliSpec<S extends z.ZodObject> {
    * (then its value is `"true"` when given).
    */
   runFlags?: Record<string, { description: string; default?: string; boolean?: boolean }>;
+  /**
+   * Top-level string fields of the config that are given as positional arguments, in this
+   * order (e.g. `["checkpoint"]` for `deno task sharpness FILE`). Each is required: given
+   * either positionally or by its flag (not both); an empty value in the scale means "none".
+   */
+  positionals?: readonly string[];
 }
 
 /** A parsed, validated command line of an experiment script. */
@@ -194,15 +200,27 @@ export function parseFigureArgs<S extends z.ZodObject>(
     options[f.flag] = { type: f.kind === "boolean" ? "boolean" : "string" };
     if (f.kind === "boolean") options[`no-${f.flag}`] = { type: "boolean" };
   }
+  const positionalFields = spec.positionals ?? [];
   let values: Record<string, string | boolean | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args, options, strict: true, allowPositionals: false }) as {
-      values: Record<string, string | boolean | undefined>;
-    });
+    ({ values, positionals } = parseArgs({
+      args,
+      options,
+      strict: true,
+      allowPositionals: positionalFields.length > 0,
+    }) as { values: Record<string, string | boolean | undefined>; positionals: string[] });
   } catch (err) {
     throw new CliError(`${spec.name}: ${(err as Error).message}`);
   }
   if (values.help) return { help: figureHelp(spec, flags) };
+  if (positionals.length > positionalFields.length) {
+    throw new CliError(
+      `${spec.name}: unexpected argument "${positionals[positionalFields.length]}"; expected ${
+        positionalFields.map((f) => `<${kebab(f)}>`).join(" ")
+      }`,
+    );
+  }
   const stored = typeof values.config === "string"
     ? readStoredConfig(values.config, spec.name)
     : undefined;
@@ -221,6 +239,18 @@ export function parseFigureArgs<S extends z.ZodObject>(
     if (raw !== undefined) setPath(config, f.path, parseValue(f, raw));
     if (values[`no-${f.flag}`]) setPath(config, f.path, false);
   }
+  positionalFields.forEach((field, i) => {
+    const flag = kebab(field);
+    if (i < positionals.length) {
+      if (values[flag] !== undefined) {
+        throw new CliError(`${spec.name}: <${flag}> given both as an argument and as --${flag}`);
+      }
+      config[field] = positionals[i];
+    }
+    if (config[field] === undefined || config[field] === "") {
+      throw new CliError(`${spec.name}: missing argument <${flag}>`);
+    }
+  });
   try {
     return {
       scale,
@@ -259,8 +289,9 @@ export function figureHelp<S extends z.ZodObject>(
   flags: ConfigFlag[] = configFlags(spec.schema),
 ): string {
   const defaults = spec.scales[spec.defaultScale];
+  const args = (spec.positionals ?? []).map((f) => `<${kebab(f)}> `).join("");
   const lines = [
-    `Usage: deno task ${spec.name} [--scale NAME | --config FILE] [--out DIR] [--force] ` +
+    `Usage: deno task ${spec.name} ${args}[--scale NAME | --config FILE] [--out DIR] [--force] ` +
     `[--FIELD VALUE ...]`,
     "",
     spec.description,

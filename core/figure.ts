@@ -9,11 +9,18 @@
  * @module
  */
 import type { z } from "zod";
-import { type FigureCliSpec, parseFigureArgs } from "./cli.ts";
+import { CliError, type FigureCliSpec, parseFigureArgs } from "./cli.ts";
 import { configHash, type Json } from "./config.ts";
 import { collectEnvironment, type Manifest, manifestJson, sourceHash } from "./provenance.ts";
 import { type ChartSpec, renderChart } from "./render.ts";
-import { figureDir, isComplete, MANIFEST_FILE, writeFileAtomic, writeOutputs } from "./store.ts";
+import {
+  figureDir,
+  fileSha256,
+  isComplete,
+  MANIFEST_FILE,
+  writeFileAtomic,
+  writeOutputs,
+} from "./store.ts";
 import { join } from "node:path";
 
 /** Everything a figure script defines; see {@link runFigure}. */
@@ -36,6 +43,37 @@ export interface FigureDefinition<S extends z.ZodObject, R> extends FigureCliSpe
   datasets?(result: R): Record<string, string>;
   /** The backend actually used, when it depends on the config (default: `backend`). */
   backendOf?(config: z.output<S>): string;
+  /**
+   * Files the result is computed from (e.g. checkpoints), by name → path. Their sha256 go
+   * into the manifest (`inputs`) and into the reuse check (`inputsHash`), so a file changed
+   * at the same path is recomputed rather than served stale.
+   */
+  inputFiles?(config: z.output<S>): Record<string, string>;
+}
+
+/** A file a figure is computed from, as recorded in its manifest. */
+export interface InputFile {
+  path: string;
+  sha256: string;
+}
+
+/**
+ * Hashes a figure's input files (name → path).
+ *
+ * @throws {CliError} naming the file when one cannot be read.
+ */
+export async function hashInputFiles(
+  files: Record<string, string>,
+): Promise<Record<string, InputFile>> {
+  const out: Record<string, InputFile> = {};
+  for (const [name, path] of Object.entries(files)) {
+    try {
+      out[name] = { path, sha256: await fileSha256(path) };
+    } catch (err) {
+      throw new CliError(`cannot read ${name} ${path}: ${(err as Error).message}`);
+    }
+  }
+  return out;
 }
 
 /** What a computation may know about where it runs. */
@@ -90,7 +128,10 @@ export async function runFigure<S extends z.ZodObject, R>(
   const hash = configHash(config);
   const dir = figureDir(parsed.out, def.name);
   const codeHash = await sourceHash();
-  if (!parsed.force && (await isComplete(dir, { configHash: hash, codeHash }))) {
+  const inputs = def.inputFiles ? await hashInputFiles(def.inputFiles(config)) : undefined;
+  const inputsHash = inputs ? configHash(inputs) : undefined;
+  const expect = { configHash: hash, codeHash, ...(inputsHash ? { inputsHash } : {}) };
+  if (!parsed.force && (await isComplete(dir, expect))) {
     const id = hash.slice(0, 12);
     console.log(`${def.name}: reusing ${dir} (config ${id}, same code; --force recomputes)`);
     return { dir, configHash: hash, reused: true, manifest: null };
@@ -123,6 +164,7 @@ export async function runFigure<S extends z.ZodObject, R>(
     chart: def.chart(result, config),
     files: def.files?.(result),
     datasets: def.datasets?.(result),
+    inputs,
     summary,
     startedAt,
     wallSeconds,
@@ -151,6 +193,8 @@ export interface StoredFigure {
   /** Extra files beside the standard ones. */
   files?: Record<string, Uint8Array | string>;
   datasets?: Record<string, string>;
+  /** Input files (path and sha256), e.g. checkpoints; recorded with their combined hash. */
+  inputs?: Record<string, InputFile>;
   summary: Record<string, Json>;
   startedAt: Date;
   wallSeconds: number;
@@ -184,6 +228,7 @@ export async function storeFigure(figure: StoredFigure): Promise<Manifest> {
     backend: figure.backend,
     environment: await collectEnvironment(),
     datasets: figure.datasets ?? {},
+    ...(figure.inputs ? { inputs: figure.inputs, inputsHash: configHash(figure.inputs) } : {}),
     startedAt: figure.startedAt.toISOString(),
     wallSeconds: Math.round(figure.wallSeconds * 1000) / 1000,
     outputs,

@@ -14,6 +14,7 @@ export * from "./cli.ts";
 export * from "./config.ts";
 export * from "./csv.ts";
 export * from "./figure.ts";
+export * from "./metrics/mod.ts";
 export * from "./model.ts";
 export * from "./optim/mod.ts";
 export * from "./progress.ts";

@@ -94,6 +94,10 @@ export interface Manifest {
   environment: Environment;
   /** sha256 per dataset file (empty for synthetic problems). */
   datasets: Record<string, string>;
+  /** Files the result was computed from (e.g. checkpoints), when the figure has any. */
+  inputs?: Record<string, { path: string; sha256: string }>;
+  /** configHash of `inputs`: part of the reuse check. */
+  inputsHash?: string;
   startedAt: string;
   wallSeconds: number;
   /** sha256 per output file name. */
@@ -108,12 +112,14 @@ export function manifestJson(manifest: Manifest): string {
 }
 
 /**
- * sha256 over exactly the local modules `entry` imports (transitively, as `deno info` lists
- * them) plus `deno.json` and `deno.lock`: a code hash that changes when, and only when, code
- * that `entry` runs changes. Sweep states are keyed by it, so editing a chart or a CLI does
- * not invalidate trained states, while any change to what trains them does.
+ * sha256 over exactly the code `entry` runs: its local modules (transitively, as `deno info`
+ * lists them, by path and content) and the npm packages they reach (name@version of every
+ * package in the resolved dependency closure). It changes when, and only when, code or a
+ * package version that `entry` loads changes; adding a task or an unrelated dependency does
+ * not. Sweep states are keyed by it, so editing a chart or a CLI does not invalidate trained
+ * states, while any change to what trains them does.
  *
- * @throws {Error} when `deno info` fails (e.g. a module does not parse).
+ * @throws {Error} when `deno info` fails or a module is missing or does not parse.
  */
 export async function moduleGraphHash(entry: string, root = "."): Promise<string> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -127,17 +133,30 @@ export async function moduleGraphHash(entry: string, root = "."): Promise<string
     throw new Error(`deno info ${entry} failed: ${new TextDecoder().decode(out.stderr).trim()}`);
   }
   const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
-    modules: { specifier: string }[];
+    modules: { specifier: string; kind?: string; npmPackage?: string; error?: string }[];
+    npmPackages?: Record<string, { dependencies?: string[] }>;
   };
+  const broken = graph.modules.find((m) => m.error);
+  if (broken) throw new Error(`deno info ${entry} failed: ${broken.error}`);
   const top = resolve(root);
   const files = graph.modules
     .filter((m) => m.specifier.startsWith("file://"))
     .map((m) => fileURLToPath(m.specifier))
     .filter((f) => !relative(top, f).startsWith(".."))
-    .concat([resolve(top, "deno.json"), resolve(top, "deno.lock")]);
-  const hash = createHash("sha256");
-  for (const file of [...new Set(files)].sort()) {
-    hash.update(`${relative(top, file)}\0${await fileSha256(file).catch(() => "missing")}\n`);
+    .sort();
+  // The npm packages the modules import, and everything those depend on.
+  const packages = new Set<string>();
+  const queue = graph.modules.flatMap((m) => (m.npmPackage ? [m.npmPackage] : []));
+  while (queue.length > 0) {
+    const id = queue.pop()!;
+    if (packages.has(id)) continue;
+    packages.add(id);
+    queue.push(...(graph.npmPackages?.[id]?.dependencies ?? []));
   }
+  const hash = createHash("sha256");
+  for (const file of files) {
+    hash.update(`${relative(top, file)}\0${await fileSha256(file)}\n`);
+  }
+  for (const id of [...packages].sort()) hash.update(`npm:${id}\n`);
   return hash.digest("hex");
 }

@@ -70,7 +70,7 @@ registerMeasure("sharpness", {
       k: spec.k,
       lanczosIterations: spec.iterations,
       tolerance: spec.tolerance,
-      onHvp: () => env.tick?.(2 * chunks),
+      onStep: () => env.tick?.(2 * chunks),
     });
     return Promise.resolve({
       eigenvalues: result.eigenvalues,

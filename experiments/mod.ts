@@ -6,4 +6,7 @@
  */
 export * from "./fig4a.ts";
 export * from "./theory.ts";
+export * from "./interpolate.ts";
+export * from "./load_checkpoint.ts";
+export * from "./sharpness.ts";
 export * from "./train.ts";

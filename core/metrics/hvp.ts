@@ -10,6 +10,11 @@
  * two gradients, O(u·‖g‖/ε) with u = 6e-8; the default ε balances the two (README: measured
  * stable range).
  *
+ * ReLU and max pooling make g jump where a unit changes sign or a pooling window changes its
+ * winner. Double backprop differentiates with the activation pattern fixed; a central
+ * difference also picks up the jump of every kink on θ ± s·v. On tiny problems that dominates;
+ * on a trained CNN over ~1,000 images the crossings average out to a few percent (README).
+ *
  * g is the gradient of the mean loss over all n examples of the subset: chunk c contributes
  * its mean-loss gradient weighted by size_c/n. The difference g₊ − g₋ is formed chunk by chunk
  * on the device before accumulating, so the large, nearly equal gradients never meet in a long
@@ -41,8 +46,9 @@ import { type ParamLayout, paramLayout, treeToVector, vectorNorm } from "./vecto
 export type LossFunction = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar;
 
 /**
- * Default finite-difference step ε (parameter-space length). Measured on the reference CNN
- * (README, "Sharpness"): vᵀHv changes by less than 1 % for ε from 1e-3 to 1e-1.
+ * Default finite-difference step ε (parameter-space length). Measured on a trained reference
+ * CNN (README, "Sharpness"): along the top eigenvector vᵀHv stays within 1 % of its mean for ε
+ * from 1e-3 to 1e-1, 1.4–2.8 % above the fixed-pattern Hessian of double backprop.
  */
 export const DEFAULT_HVP_EPSILON = 1e-2;
 

@@ -21,15 +21,8 @@ import type { Mode, Model } from "../model.ts";
 import { deriveKey, type RngKey } from "../random.ts";
 import type { Tree } from "../tree.ts";
 import { hutchinsonTrace, type TraceResult } from "./hutchinson.ts";
-import {
-  createHvp,
-  DEFAULT_HVP_CHUNK,
-  DEFAULT_HVP_EPSILON,
-  type HvpOperator,
-  type LossFunction,
-} from "./hvp.ts";
+import { createHvp, DEFAULT_HVP_CHUNK, DEFAULT_HVP_EPSILON, type LossFunction } from "./hvp.ts";
 import { lanczos, type LanczosResult } from "./lanczos.ts";
-import type { LinearOperator } from "./operator.ts";
 import { powerIteration, type PowerResult } from "./power.ts";
 
 /** Defaults of {@link measureSharpness}. */
@@ -71,8 +64,17 @@ export interface SharpnessOptions {
   powerIterations?: number;
   /** Hutchinson probes for the trace (0: skip); default 0. */
   traceProbes?: number;
-  /** Called after every HVP with the running count (progress). */
-  onHvp?: (count: number) => void;
+  /** Called after every HVP with the estimator's current estimate (progress). */
+  onStep?: (step: SharpnessStep) => void;
+}
+
+/** Progress of {@link measureSharpness}: one per HVP. */
+export interface SharpnessStep {
+  phase: "lanczos" | "power" | "trace";
+  /** HVPs so far, all estimators together. */
+  hvps: number;
+  /** The current estimate: top Ritz value, Rayleigh quotient, or running trace mean. */
+  estimate: number;
 }
 
 /** What {@link measureSharpness} reports. */
@@ -91,17 +93,6 @@ export interface SharpnessResult {
   seconds: number;
   /** The operator's facts: subset size, chunks, ε, BatchNorm mode, parameters. */
   operator: { examples: number; chunks: number; epsilon: number; bnMode: Mode; dim: number };
-}
-
-function counted(op: HvpOperator, onHvp?: (count: number) => void): LinearOperator {
-  return {
-    dim: op.dim,
-    apply(v) {
-      const out = op.apply(v);
-      onHvp?.(op.hvps);
-      return out;
-    },
-  };
 }
 
 function checkCount(value: number, name: string, min: number): number {
@@ -148,22 +139,30 @@ export function measureSharpness(options: SharpnessOptions): SharpnessResult {
     dropoutKey: options.dropoutKey,
   });
   try {
-    const op = counted(hvp, options.onHvp);
-    const top = lanczos(op, {
+    const report = (phase: SharpnessStep["phase"], estimate: number) =>
+      options.onStep?.({ phase, hvps: hvp.hvps, estimate });
+    const top = lanczos(hvp, {
       key: deriveKey(options.key, "lanczos"),
       k,
       maxIterations: lanczosIterations,
       tolerance,
+      onIteration: (step) => report("lanczos", step.values[0]),
     });
     const power = powerIterations > 0
-      ? powerIteration(op, {
+      ? powerIteration(hvp, {
         key: deriveKey(options.key, "power"),
         maxIterations: powerIterations,
         tolerance,
+        onIteration: (step) => report("power", step.eigenvalue),
       })
       : null;
+    let traceSum = 0;
     const trace = traceProbes > 0
-      ? hutchinsonTrace(op, { key: deriveKey(options.key, "trace"), probes: traceProbes })
+      ? hutchinsonTrace(hvp, {
+        key: deriveKey(options.key, "trace"),
+        probes: traceProbes,
+        onProbe: (i, sample) => report("trace", (traceSum += sample) / (i + 1)),
+      })
       : null;
     return {
       eigenvalues: top.eigenvalues,

@@ -190,3 +190,47 @@ Deno.test("readStoredConfig tells a manifest from a bare config", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const withFiles = z.strictObject({
+  checkpointA: z.string().min(1),
+  checkpointB: z.string().min(1),
+  steps: z.number().int().positive(),
+});
+
+const positionalSpec: FigureCliSpec<typeof withFiles> = {
+  name: "figp",
+  description: "A test figure with positional arguments.",
+  schema: withFiles,
+  scales: { small: { checkpointA: "", checkpointB: "", steps: 3 } },
+  defaultScale: "small",
+  positionals: ["checkpointA", "checkpointB"],
+};
+
+function parsePositional(args: string[]) {
+  const result = parseFigureArgs(positionalSpec, args);
+  if ("help" in result) throw new Error("unexpected help");
+  return result.config;
+}
+
+Deno.test("positional arguments fill their config fields, in order, among flags", () => {
+  assert.deepEqual(parsePositional(["a.st", "--steps", "5", "b.st"]), {
+    checkpointA: "a.st",
+    checkpointB: "b.st",
+    steps: 5,
+  });
+  // The flag form works too, and either way the value is part of the config (and its hash).
+  assert.equal(parsePositional(["a.st", "--checkpoint-b", "c.st"]).checkpointB, "c.st");
+});
+
+Deno.test("positional arguments: missing, extra or doubly given ones are CLI errors", () => {
+  assert.throws(() => parsePositional(["a.st"]), /missing argument <checkpoint-b>/);
+  assert.throws(() => parsePositional([]), /missing argument <checkpoint-a>/);
+  assert.throws(() => parsePositional(["a", "b", "c"]), /unexpected argument "c"/);
+  assert.throws(
+    () => parsePositional(["a", "b", "--checkpoint-a", "x"]),
+    /both as an argument and as --checkpoint-a/,
+  );
+  const help = parseFigureArgs(positionalSpec, ["--help"]);
+  assert.ok("help" in help);
+  assert.match(help.help, /Usage: deno task figp <checkpoint-a> <checkpoint-b> \[--scale/);
+});

@@ -4,6 +4,7 @@ import {
   collectEnvironment,
   type Manifest,
   manifestJson,
+  moduleGraphHash,
   sourceHash,
 } from "../../core/provenance.ts";
 
@@ -54,4 +55,24 @@ Deno.test("manifests serialize as indented JSON with a trailing newline", () => 
   const text = manifestJson(m);
   assert.ok(text.endsWith("}\n"));
   assert.deepEqual(JSON.parse(text), m);
+});
+
+Deno.test("moduleGraphHash follows imports: files outside the graph do not count", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      join(root, "entry.ts"),
+      'import { a } from "./a.ts";\nconsole.log(a);\n',
+    );
+    await Deno.writeTextFile(join(root, "a.ts"), "export const a = 1;\n");
+    await Deno.writeTextFile(join(root, "other.ts"), "export const b = 1;\n");
+    const h1 = await moduleGraphHash("entry.ts", root);
+    await Deno.writeTextFile(join(root, "other.ts"), "export const b = 2;\n");
+    assert.equal(await moduleGraphHash("entry.ts", root), h1);
+    await Deno.writeTextFile(join(root, "a.ts"), "export const a = 2;\n");
+    assert.notEqual(await moduleGraphHash("entry.ts", root), h1);
+    await assert.rejects(moduleGraphHash("missing.ts", root), /deno info missing.ts failed/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
