@@ -27,7 +27,6 @@ import {
   processExecutor,
   shardJobs,
   SweepStore,
-  trainChain,
 } from "../core/sweep/mod.ts";
 import { executeJob, measureStepSeconds, type RunBase, runBaseSchema } from "./runs.ts";
 import { parseConfig } from "../core/config.ts";
@@ -295,18 +294,24 @@ function parseShardFlag(text: string) {
   }
 }
 
-/** A run's per-epoch records, from the first epoch to the last, read from the store. */
+/**
+ * A run's per-epoch records, from the first epoch to the last, read from the store by
+ * following each stored state's parent. (A plan's own chain may cut the run differently: a
+ * state another figure stored as the end of a shorter segment holds only that segment's
+ * epochs.)
+ */
 export async function runRecords(
-  outcome: Pick<SweepOutcome, "store" | "plan">,
+  outcome: Pick<SweepOutcome, "store">,
   run: string,
 ): Promise<EpochRecord[]> {
-  const records: EpochRecord[] = [];
-  for (const job of trainChain(outcome.plan, run)) {
-    const state = await outcome.store.readState(job.id);
-    if (!state) throw new Error(`state ${job.id.slice(0, 12)} is missing from the sweep store`);
-    records.push(...(state.records as unknown as EpochRecord[]));
+  const parts: EpochRecord[][] = [];
+  for (let id: string | null = run; id !== null;) {
+    const state = await outcome.store.readState(id);
+    if (!state) throw new Error(`state ${id.slice(0, 12)} is missing from the sweep store`);
+    parts.unshift(state.records as unknown as EpochRecord[]);
+    id = state.job.parent;
   }
-  return records;
+  return parts.flat();
 }
 
 /** A measurement's result, read from the store (typed by the measurement's kind). */
