@@ -60,12 +60,24 @@ export function fig3Trends(rows: Row[]): TrendCheck[] {
     },
     {
       figure: "fig3",
-      claim: "a late switch's test error is no further from full SAM's than SGD's (within noise)",
-      pass: Math.abs(num(late, "gap")) <= Math.abs(num(sgd, "gap")) + gapNoise,
+      claim:
+        "a late switch's test error is no worse than full SAM's beyond SGD's gap (within noise)",
+      pass: noWorseThanSam(num(late, "gap"), num(sgd, "gap"), gapNoise),
       detail: `gap to full SAM: late ${f3(num(late, "gap"))} pp, SGD ${f3(num(sgd, "gap"))} pp, ` +
         `noise √(std_late² + std_SGD²) ${f3(gapNoise)} pp`,
     },
   ];
+}
+
+/**
+ * The paper's test-error claim is one-sided: switching late loses (almost) nothing against
+ * full SAM. So a late run's signed gap `late − SAM` (percentage points) passes when it is no
+ * larger than SGD's gap (or zero, where SGD is not behind SAM) plus the noise; a late switch
+ * that beats full SAM passes. Small runs often have SAM no better than SGD on test error,
+ * which a two-sided check would misread as the late switch failing.
+ */
+export function noWorseThanSam(lateGap: number, sgdGap: number, noise: number): boolean {
+  return lateGap <= Math.max(sgdGap, 0) + noise;
 }
 
 /**
@@ -147,8 +159,8 @@ export function fig1Trends(rows: Row[]): TrendCheck[] {
   const curves = ["SGD", "SAM", "SGD→SAM"];
   const error = (curve: string) => num(final(curve), "test_error");
   const std = (curve: string) => num(final(curve), "test_error_std");
-  const late = Math.abs(error("SGD→SAM") - error("SAM"));
-  const sgd = Math.abs(error("SGD") - error("SAM"));
+  const late = error("SGD→SAM") - error("SAM");
+  const sgd = error("SGD") - error("SAM");
   const noise = Math.hypot(std("SGD→SAM"), std("SGD"));
   return [
     {
@@ -161,9 +173,10 @@ export function fig1Trends(rows: Row[]): TrendCheck[] {
     },
     {
       figure: "fig1",
-      claim: "the late switch ends no further from full SAM's test error than SGD (within noise)",
-      pass: late <= sgd + noise,
-      detail: `|late − SAM| ${f3(late)} pp, |SGD − SAM| ${f3(sgd)} pp, noise ${f3(noise)} pp`,
+      claim:
+        "the late switch ends no worse than full SAM's test error beyond SGD's gap (within noise)",
+      pass: noWorseThanSam(late, sgd, noise),
+      detail: `late − SAM ${f3(late)} pp, SGD − SAM ${f3(sgd)} pp, noise ${f3(noise)} pp`,
     },
   ];
 }

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { parseCsv, toCsv } from "../../core/csv.ts";
 import {
+  fig1Trends,
   fig3Trends,
   fig4bTrends,
   fig4cTrends,
   fig5Trends,
+  noWorseThanSam,
   TRENDS,
 } from "../../experiments/trends.ts";
 import { allPass, checkSmoke } from "../../experiments/smoke_check.ts";
@@ -28,6 +30,34 @@ Deno.test("fig3 trends: pass when a late switch is flat and close to SAM, fail o
     { kind: "mean", proportion: 1, lambda_max: 10, lambda_max_std: 1, gap: 0 },
   ]);
   assert.deepEqual(fig3Trends(bad).map((c) => c.pass), [false, false, false]);
+});
+
+Deno.test("the test-error check is one-sided: beating full SAM passes, falling behind fails", () => {
+  assert.equal(noWorseThanSam(-2.6, -1.5, 0.7), true, "late better than SAM");
+  assert.equal(noWorseThanSam(0.5, 1.0, 0.1), true, "late behind SAM but less than SGD");
+  assert.equal(noWorseThanSam(1.5, 1.0, 0.1), false, "late further behind SAM than SGD");
+  assert.equal(noWorseThanSam(0.5, -1.0, 0.1), false, "SGD ahead of SAM does not excuse a gap");
+  assert.equal(noWorseThanSam(0.05, -1.0, 0.1), true, "within noise of SAM");
+});
+
+Deno.test("fig1 trends: falling error, and a late switch that beats SAM passes", () => {
+  const make = (lateFinal: number) =>
+    rows(
+      ["kind", "curve", "epoch", "test_error", "test_error_std"],
+      ["SGD", "SAM", "SGD→SAM"].flatMap((curve) => [
+        { kind: "mean", curve, epoch: 1, test_error: 50, test_error_std: 1 },
+        {
+          kind: "mean",
+          curve,
+          epoch: 4,
+          test_error: curve === "SGD" ? 25.5 : curve === "SAM" ? 27 : lateFinal,
+          test_error_std: 0.5,
+        },
+      ]),
+    );
+  assert.deepEqual(fig1Trends(make(24.3)).map((c) => c.pass), [true, true]);
+  assert.deepEqual(fig1Trends(make(29)).map((c) => c.pass), [true, false]);
+  assert.deepEqual(fig1Trends(make(60)).map((c) => c.pass), [false, false]);
 });
 
 Deno.test("fig5 trends: early SAM must stay nearer SGD's sharpness", () => {
