@@ -170,9 +170,46 @@ function unknownMarks(spec: unknown, found = new Set<string>()): Set<string> {
   return found;
 }
 
+const COLOR_CHANNELS = ["color", "fill", "stroke"] as const;
+
+/**
+ * Fields that colour non-text marks anywhere in a Vega-Lite spec (text marks explain their own
+ * colour). Walks layers, concatenations and facets' inner specs.
+ */
+export function colorFields(node: unknown, found = new Set<string>()): Set<string> {
+  if (Array.isArray(node)) {
+    for (const child of node) colorFields(child, found);
+  } else if (node !== null && typeof node === "object") {
+    const spec = node as Record<string, unknown>;
+    const mark = spec.mark;
+    const type = typeof mark === "string" ? mark : (mark as { type?: unknown } | undefined)?.type;
+    const encoding = spec.encoding as Record<string, { field?: unknown }> | undefined;
+    if (type !== undefined && type !== "text" && encoding) {
+      for (const channel of COLOR_CHANNELS) {
+        const field = encoding[channel]?.field;
+        if (typeof field === "string") found.add(field);
+      }
+    }
+    for (const key of ["layer", "concat", "hconcat", "vconcat", "spec"]) {
+      if (key in spec) colorFields(spec[key], found);
+    }
+  }
+  return found;
+}
+
+/** Whether a compiled Vega spec draws a legend anywhere (top level or inside a group). */
+function hasLegend(node: unknown): boolean {
+  if (Array.isArray(node)) return node.some(hasLegend);
+  if (node === null || typeof node !== "object") return false;
+  const group = node as Record<string, unknown>;
+  return (Array.isArray(group.legends) && group.legends.length > 0) ||
+    (Array.isArray(group.marks) && group.marks.some(hasLegend));
+}
+
 function compileSpec(spec: ChartSpec): vega.Spec {
+  let compiled: vega.Spec;
   try {
-    return compile(spec, { config: DEFAULT_CONFIG }).spec;
+    compiled = compile(spec, { config: DEFAULT_CONFIG }).spec;
   } catch (error) {
     // Vega-Lite reports an unknown mark as a TypeError deep in its normaliser; name the mark.
     const marks = [...unknownMarks(spec)].map((m) => `"${m}"`);
@@ -182,6 +219,17 @@ function compileSpec(spec: ChartSpec): vega.Spec {
       : `Vega-Lite could not compile the chart spec: ${describe(error)}.`;
     throw new RenderError(message, { cause: error });
   }
+  // Vega-Lite merges the legends of layers that colour by the same field, so one layer's
+  // `legend: null` silently removes the key for all of them: a chart whose colours mean
+  // something must say what.
+  const fields = colorFields(spec);
+  if (fields.size > 0 && !hasLegend(compiled)) {
+    throw new RenderError(
+      `Chart colours marks by ${[...fields].map((f) => `"${f}"`).join(", ")} but draws no ` +
+        `legend (a \`legend: null\` on one layer hides the merged legend of all layers).`,
+    );
+  }
+  return compiled;
 }
 
 /**

@@ -199,6 +199,9 @@ function fig1Chart(result: Fig1Result, config: Fig1Config): ChartSpec {
     type: "nominal",
     title: null,
     scale: { domain: [...FIG1_CURVES], range: FIG1_CURVES.map((c) => COLORS[c]) },
+
+    // The merged legend takes its symbols from the faint band layer; draw them solid.
+    legend: { symbolOpacity: 1 },
   };
   const x = { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1 } };
   return {
@@ -225,7 +228,7 @@ function fig1Chart(result: Fig1Result, config: Fig1Config): ChartSpec {
           x,
           y: { field: "lo", type: "quantitative" },
           y2: { field: "hi" },
-          fill: { ...color, legend: null },
+          fill: color,
         },
       },
       {

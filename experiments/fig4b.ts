@@ -236,6 +236,9 @@ function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
     type: "nominal",
     title: null,
     scale: { domain: VARIANTS.map((v) => LABELS[v]), range: VARIANTS.map((v) => COLORS[v]) },
+    // The labels name the update rules in full (below the plot they need no truncation); the
+    // merged legend takes its symbols from the faint band layer, so draw them solid.
+    legend: { orient: "bottom", direction: "vertical", labelLimit: 0, symbolOpacity: 1 },
   };
   const x = { field: "step", type: "quantitative", title: "SAM steps after the switch t′" };
   const y = { type: "quantitative", scale: { type: "log" } };
@@ -270,7 +273,7 @@ function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
           x,
           y: { ...y, field: "q10" },
           y2: { field: "q90" },
-          fill: { ...color, legend: null },
+          fill: color,
         },
       },
       {
@@ -281,7 +284,7 @@ function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
       {
         data: { values: fitLines },
         mark: { type: "line", strokeDash: [5, 3], strokeWidth: 1.5 },
-        encoding: { x, y: { ...y, field: "loss" }, color: { ...color, legend: null } },
+        encoding: { x, y: { ...y, field: "loss" }, color },
       },
     ],
     config: { view: { stroke: "#cccccc" }, title: { subtitleFontSize: 11 } },

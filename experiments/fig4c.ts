@@ -199,6 +199,9 @@ function fig4cChart(result: Fig4cResult, config: Fig4cConfig): ChartSpec {
     type: "nominal",
     title: null,
     scale: { domain: ["train", "test"], range: ["#1f77b4", "#ff7f0e"] },
+
+    // The merged legend takes its symbols from the faint band layer; draw them solid.
+    legend: { symbolOpacity: 1 },
   };
   const panel = (field: "loss" | "curvature", title: string) => ({
     width: 420,
@@ -216,7 +219,7 @@ function fig4cChart(result: Fig4cResult, config: Fig4cConfig): ChartSpec {
           x,
           y: { field: "lo", type: "quantitative" },
           y2: { field: "hi" },
-          fill: { ...color, legend: null },
+          fill: color,
         },
       },
       {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   type ChartSpec,
+  colorFields,
   renderChart,
   RenderError,
   renderSvg,
@@ -158,6 +159,43 @@ Deno.test("an unknown mark type throws RenderError naming the mark", async () =>
   // Also inside a layer, where the mark is given as an object.
   const layered = { ...bandChart(), layer: [{ mark: { type: "lin" } }] } as unknown as ChartSpec;
   await rejectsWithRenderError(() => renderSvg(layered), /unknown mark type "lin"/);
+});
+
+Deno.test("a chart coloured by a field must draw a legend; text marks are exempt", async () => {
+  const byRun = (areaLegend: unknown) =>
+    ({
+      width: 120,
+      height: 80,
+      data: { values: points.map((p) => ({ ...p, group: p.run % 2 ? "odd" : "even" })) },
+      encoding: { x: { field: "epoch", type: "quantitative" } },
+      layer: [
+        {
+          mark: { type: "area", opacity: 0.2 },
+          encoding: {
+            y: { field: "loss", type: "quantitative", aggregate: "min" },
+            y2: { field: "loss", aggregate: "max" },
+            fill: { field: "group", type: "nominal", legend: areaLegend },
+          },
+        },
+        {
+          mark: "line",
+          encoding: {
+            y: { field: "loss", type: "quantitative", aggregate: "mean" },
+            color: { field: "group", type: "nominal" },
+          },
+        },
+      ],
+    }) as unknown as ChartSpec;
+  assert.deepEqual([...colorFields(byRun(null))], ["group"]);
+  await rejectsWithRenderError(() => renderSvg(byRun(null)), /colours marks by "group".*no legend/);
+  assert.match(await renderSvg(byRun(undefined)), /role-legend/);
+  const text = {
+    data: { values: [{ v: "PASS" }] },
+    mark: "text",
+    encoding: { text: { field: "v" }, color: { field: "v", type: "nominal", legend: null } },
+  } as unknown as ChartSpec;
+  assert.equal(colorFields(text).size, 0);
+  await renderSvg(text);
 });
 
 Deno.test("a spec Vega-Lite rejects throws RenderError with Vega-Lite's message", async () => {
