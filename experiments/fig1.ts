@@ -27,7 +27,7 @@ import {
   SMOKE_EPOCHS,
   SMOKE_SETTINGS,
 } from "./settings.ts";
-import { executeSweep, runRecords, SWEEP_RUN_FLAGS, type SweepOutcome } from "./sweep.ts";
+import { executeSweep, runRecords, SWEEP_TASK_DEFAULTS, type SweepOutcome } from "./sweep.ts";
 import { groupBy, meanStd } from "./stats.ts";
 
 /** Config of Figure 1. */
@@ -269,10 +269,7 @@ export const fig1Task: FigureDefinition<typeof fig1Schema, Fig1Result> = {
     "(<out>/sweep/), where other figures reuse them.",
   schema: fig1Schema,
   scales: FIG1_SCALES,
-  defaultScale: "small",
-  backend: "wasm",
-  backendOf: (config) => config.backend,
-  runFlags: SWEEP_RUN_FLAGS,
+  ...SWEEP_TASK_DEFAULTS,
   seeds: (config) => ({
     roots: config.seeds,
     streams: {

@@ -35,7 +35,7 @@ import {
   executeSweep,
   measureResult,
   runRecords,
-  SWEEP_RUN_FLAGS,
+  SWEEP_TASK_DEFAULTS,
   type SweepOutcome,
 } from "./sweep.ts";
 
@@ -299,10 +299,7 @@ export const fig4bTask: FigureDefinition<typeof fig4bSchema, Fig4bResult> = {
     "log axis, with the fitted exponential growth; also the authors' released ascent-only loop.",
   schema: fig4bSchema,
   scales: FIG4B_SCALES,
-  defaultScale: "small",
-  backend: "wasm",
-  backendOf: (config) => config.backend,
-  runFlags: SWEEP_RUN_FLAGS,
+  ...SWEEP_TASK_DEFAULTS,
   seeds: (config) => ({
     root: config.seed,
     streams: {

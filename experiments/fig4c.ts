@@ -30,7 +30,7 @@ import {
   SMOKE_SETTINGS,
 } from "./settings.ts";
 import { groupBy, meanStd } from "./stats.ts";
-import { executeSweep, measureResult, SWEEP_RUN_FLAGS, type SweepOutcome } from "./sweep.ts";
+import { executeSweep, measureResult, SWEEP_TASK_DEFAULTS, type SweepOutcome } from "./sweep.ts";
 
 /** Config of Figure 4(c). */
 export const fig4cSchema = z.strictObject({
@@ -274,10 +274,7 @@ export const fig4cTask: FigureDefinition<typeof fig4cSchema, Fig4cResult> = {
     "point (λ = 0) to the SGD end point (λ = 1) of the same seed, train and test subsets.",
   schema: fig4cSchema,
   scales: FIG4C_SCALES,
-  defaultScale: "small",
-  backend: "wasm",
-  backendOf: (config) => config.backend,
-  runFlags: SWEEP_RUN_FLAGS,
+  ...SWEEP_TASK_DEFAULTS,
   seeds: (config) => ({
     roots: config.seeds,
     streams: { init: "<seed>:init", data: "<seed>:epoch/<e>/shuffle and …/augment" },

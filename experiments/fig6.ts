@@ -29,7 +29,7 @@ import {
   robustGaps,
 } from "./at_sweep.ts";
 import { AT_SCALES, PAPER_AT_INFERRED } from "./settings.ts";
-import { SWEEP_RUN_FLAGS } from "./sweep.ts";
+import { SWEEP_TASK_DEFAULTS } from "./sweep.ts";
 
 /** Named configs of Figure 6: every scale's AT settings with its proportion grid. */
 export const FIG6_SCALES: Record<string, AtSweepConfig> = Object.fromEntries(
@@ -102,10 +102,7 @@ export const fig6Task: FigureDefinition<typeof atSweepSchema, AtResult> = {
     "(<out>/sweep/), where `deno task table-at` reuses them.",
   schema: atSweepSchema,
   scales: FIG6_SCALES,
-  defaultScale: "small",
-  backend: "wasm",
-  backendOf: (config) => config.backend,
-  runFlags: SWEEP_RUN_FLAGS,
+  ...SWEEP_TASK_DEFAULTS,
   seeds: atSeeds,
   compute: (config, context) =>
     computeAtSweep(config, context, { label: "fig6", inferred: PAPER_AT_INFERRED }),

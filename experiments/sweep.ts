@@ -55,6 +55,18 @@ export const SWEEP_RUN_FLAGS = {
 };
 
 /**
+ * The task-definition fields every sweep figure shares: `small` by default, the backend the
+ * config names (wasm unless told otherwise) and the sweep's run flags. Spread it into a
+ * `FigureDefinition`.
+ */
+export const SWEEP_TASK_DEFAULTS = {
+  defaultScale: "small",
+  backend: "wasm",
+  backendOf: (config: { backend: string }): string => config.backend,
+  runFlags: SWEEP_RUN_FLAGS,
+};
+
+/**
  * The code hashes sweep results are keyed by: `train`, every module `experiments/runs.ts`
  * imports (what trains a state), and `measure`, every module the worker imports (training
  * plus the measurements); both include `deno.json` and `deno.lock`.

@@ -25,7 +25,7 @@ import {
   executeSweep,
   measureResult,
   runRecords,
-  SWEEP_RUN_FLAGS,
+  SWEEP_TASK_DEFAULTS,
   type SweepOutcome,
 } from "./sweep.ts";
 
@@ -350,10 +350,7 @@ export function switchTask(
     description: options.description,
     schema: switchFigureSchema,
     scales: options.scales,
-    defaultScale: "small",
-    backend: "wasm",
-    backendOf: (config) => config.backend,
-    runFlags: SWEEP_RUN_FLAGS,
+    ...SWEEP_TASK_DEFAULTS,
     seeds: (config) => ({
       roots: config.seeds,
       streams: {

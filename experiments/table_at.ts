@@ -26,7 +26,7 @@ import {
   computeAtSweep,
 } from "./at_sweep.ts";
 import { AT_SCALES, PAPER_AT_INFERRED } from "./settings.ts";
-import { SWEEP_RUN_FLAGS } from "./sweep.ts";
+import { SWEEP_TASK_DEFAULTS } from "./sweep.ts";
 
 /** Named configs of the AT table: every scale's AT settings with its late switch epochs. */
 export const TABLE_AT_SCALES: Record<string, AtSweepConfig> = Object.fromEntries(
@@ -114,10 +114,7 @@ export const tableAtTask: FigureDefinition<typeof atSweepSchema, AtResult> = {
     "data.csv and a rendered table. Its runs are Figure 6's (shared sweep store, <out>/sweep/).",
   schema: atSweepSchema,
   scales: TABLE_AT_SCALES,
-  defaultScale: "small",
-  backend: "wasm",
-  backendOf: (config) => config.backend,
-  runFlags: SWEEP_RUN_FLAGS,
+  ...SWEEP_TASK_DEFAULTS,
   seeds: atSeeds,
   compute: (config, context) =>
     computeAtSweep(config, context, { label: "table-at", inferred: PAPER_AT_INFERRED }),
