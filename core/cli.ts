@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { z } from "zod";
 import { ConfigError, parseConfig } from "./config.ts";
 
@@ -331,6 +331,41 @@ const USER_ERRORS = new Set([
   "TrainingError",
   "RenderError",
 ]);
+
+/**
+ * Parses a tool's command line (the tasks that are not figures: report, audit, merge, …) in
+ * strict mode, with `-h`/`--help` added. An unknown flag or a missing value becomes a
+ * {@linkcode CliError} prefixed with the task's name.
+ *
+ * @param task the task's name, for error messages
+ * @param args the command-line arguments
+ * @param options the tool's flags (`help` is added)
+ * @param usage `help` (printed for `--help`) and whether positional arguments are allowed
+ * @returns the parsed flags and positionals, or `null` after printing the help
+ */
+export function parseToolArgs<const O extends ParseArgsOptionsConfig>(
+  task: string,
+  args: string[],
+  options: O,
+  usage: { help: string; positionals?: boolean },
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h", default: false } } as const,
+      strict: true,
+      allowPositionals: usage.positionals ?? false,
+    });
+  } catch (err) {
+    throw new CliError(`${task}: ${(err as Error).message}`);
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    console.log(usage.help);
+    return null;
+  }
+  return parsed;
+}
 
 /**
  * Runs a script's main function: flag and config errors print their message and exit 2;

@@ -10,8 +10,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { CliError, runMain } from "../core/cli.ts";
+import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { MergeConflict, mergeStores } from "../core/sweep/shard.ts";
 
 const HELP = `Usage: deno task merge --into DIR SOURCE...
@@ -26,21 +25,11 @@ Options:
 
 /** Merges the stores named on the command line. */
 export async function mergeMain(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: { into: { type: "string" }, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (err) {
-    throw new CliError(`merge: ${(err as Error).message}`);
-  }
-  if (parsed.values.help) {
-    console.log(HELP);
-    return;
-  }
+  const parsed = parseToolArgs("merge", args, { into: { type: "string" } }, {
+    help: HELP,
+    positionals: true,
+  });
+  if (!parsed) return;
   const into = parsed.values.into;
   if (!into) throw new CliError("merge: --into DIR is required");
   if (parsed.positionals.length === 0) throw new CliError("merge: name at least one SOURCE");

@@ -11,9 +11,8 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
-import { CliError, runMain } from "../core/cli.ts";
+import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { sha256Hex } from "../core/config.ts";
 import { parseCsv } from "../core/csv.ts";
 import { writeFileAtomic } from "../core/store.ts";
@@ -99,24 +98,12 @@ Options:
   -h, --help    show this help`;
 
 async function main(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        out: { type: "string", default: "results/ci" },
-        relock: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-    }));
-  } catch (err) {
-    throw new CliError(`smoke-check: ${(err as Error).message}`);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const parsed = parseToolArgs("smoke-check", args, {
+    out: { type: "string", default: "results/ci" },
+    relock: { type: "boolean", default: false },
+  }, { help: HELP });
+  if (!parsed) return;
+  const { values } = parsed;
   const lock = JSON.parse(await Deno.readTextFile(LOCK_PATH).catch(() => "{}"));
   const checks = await checkSmoke(values.out!, lock);
   for (const line of report(checks)) console.log(line);

@@ -18,8 +18,7 @@
  * @module
  */
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { CliError, runMain } from "../core/cli.ts";
+import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { MANIFEST_FILE } from "../core/store.ts";
 import { AuditError, auditFigure, figureAuditLines } from "./audit_figure.ts";
 import { auditRun, matchingStates, runAuditLines } from "./audit_run.ts";
@@ -95,31 +94,17 @@ Options:
   -h, --help       show this help`;
 
 async function main(args: string[]): Promise<void> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      options: {
-        out: { type: "string", default: "results" },
-        scratch: { type: "string" },
-        keep: { type: "boolean", default: false },
-        task: { type: "string" },
-        "data-dir": { type: "string" },
-        workers: { type: "string" },
-        quiet: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
-  } catch (err) {
-    throw new CliError(`audit: ${(err as Error).message}`);
-  }
+  const parsed = parseToolArgs("audit", args, {
+    out: { type: "string", default: "results" },
+    scratch: { type: "string" },
+    keep: { type: "boolean", default: false },
+    task: { type: "string" },
+    "data-dir": { type: "string" },
+    workers: { type: "string" },
+    quiet: { type: "boolean", default: false },
+  }, { help: HELP, positionals: true });
+  if (!parsed) return;
   const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
   if (positionals.length !== 1) {
     throw new CliError(`audit: give exactly one target (a figure folder, name or run hash)`);
   }

@@ -19,8 +19,7 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { parseArgs } from "node:util";
-import { CliError, runMain } from "../core/cli.ts";
+import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { writeFileAtomic } from "../core/store.ts";
 import {
   BrowserError,
@@ -210,27 +209,14 @@ export async function reportCheckMain(
   args: string[],
   options: { candidates?: readonly string[] } = {},
 ): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        page: { type: "string", default: "reports/index.html" },
-        screenshot: { type: "string", default: "reports/screenshot.png" },
-        chromium: { type: "string" },
-        timeout: { type: "string", default: "60" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new CliError(`report-check: ${(err as Error).message}`);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const parsed = parseToolArgs("report-check", args, {
+    page: { type: "string", default: "reports/index.html" },
+    screenshot: { type: "string", default: "reports/screenshot.png" },
+    chromium: { type: "string" },
+    timeout: { type: "string", default: "60" },
+  }, { help: HELP });
+  if (!parsed) return;
+  const { values } = parsed;
   const timeout = Number(values.timeout);
   if (!(timeout > 0)) throw new CliError(`report-check: --timeout must be positive seconds`);
   const chromium = values.chromium ?? findChromium(options.candidates);

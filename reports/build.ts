@@ -14,8 +14,7 @@
  */
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
-import { CliError, runMain } from "../core/cli.ts";
+import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { writeFileAtomic } from "../core/store.ts";
 import { captionFor, FIGURE_ORDER, scaleNote } from "./captions.ts";
 import {
@@ -188,25 +187,12 @@ Options:
   -h, --help    show this help`;
 
 async function main(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        out: { type: "string", multiple: true },
-        dest: { type: "string", default: "reports" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new CliError(`report: ${(err as Error).message}`);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const parsed = parseToolArgs("report", args, {
+    out: { type: "string", multiple: true },
+    dest: { type: "string", default: "reports" },
+  }, { help: HELP });
+  if (!parsed) return;
+  const { values } = parsed;
   const roots = values.out && values.out.length > 0 ? values.out : ["results"];
   const command = ["deno task report", ...roots.flatMap((r) => ["--out", r])]
     .concat(values.dest === "reports" ? [] : ["--dest", values.dest!]).join(" ");

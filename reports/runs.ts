@@ -18,8 +18,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { parseArgs } from "node:util";
-import { CliError, runMain } from "../core/cli.ts";
+import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { formatPhaseSpec } from "../core/schedule.ts";
 import { fileSha256 } from "../core/store.ts";
 import type { MeasureRecord, StateRecord } from "../core/sweep/store.ts";
@@ -257,27 +256,14 @@ Options:
   -h, --help         show this help`;
 
 async function main(args: string[]): Promise<void> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        out: { type: "string", default: "results" },
-        figure: { type: "string", multiple: true },
-        status: { type: "string", multiple: true },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", short: "h", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    }));
-  } catch (err) {
-    throw new CliError(`runs: ${(err as Error).message}`);
-  }
-  if (values.help) {
-    console.log(HELP);
-    return;
-  }
+  const parsed = parseToolArgs("runs", args, {
+    out: { type: "string", default: "results" },
+    figure: { type: "string", multiple: true },
+    status: { type: "string", multiple: true },
+    json: { type: "boolean", default: false },
+  }, { help: HELP });
+  if (!parsed) return;
+  const { values } = parsed;
   const split = (v: string[] | undefined) => (v ?? []).flatMap((s) => s.split(",")).filter(Boolean);
   const statuses = split(values.status);
   for (const s of statuses) {

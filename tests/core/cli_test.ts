@@ -5,6 +5,7 @@ import {
   configFlags,
   type FigureCliSpec,
   parseFigureArgs,
+  parseToolArgs,
   readStoredConfig,
 } from "../../core/cli.ts";
 import { ConfigError } from "../../core/config.ts";
@@ -233,4 +234,28 @@ Deno.test("positional arguments: missing, extra or doubly given ones are CLI err
   const help = parseFigureArgs(positionalSpec, ["--help"]);
   assert.ok("help" in help);
   assert.match(help.help, /Usage: deno task figp <checkpoint-a> <checkpoint-b> \[--scale/);
+});
+
+Deno.test("parseToolArgs: strict flags, a prefixed error, help returns null", () => {
+  const options = { out: { type: "string", default: "results" } } as const;
+  const parsed = parseToolArgs("tool", ["--out", "x", "pos"], options, {
+    help: "usage",
+    positionals: true,
+  });
+  assert.equal(parsed?.values.out, "x");
+  assert.deepEqual(parsed?.positionals, ["pos"]);
+  assert.throws(
+    () => parseToolArgs("tool", ["--nope"], options, { help: "usage" }),
+    (e: Error) => e instanceof CliError && /^tool: Unknown option '--nope'/.test(e.message),
+  );
+  assert.throws(() => parseToolArgs("tool", ["pos"], options, { help: "usage" }), CliError);
+  const log = console.log;
+  const printed: unknown[] = [];
+  console.log = (...a: unknown[]) => printed.push(...a);
+  try {
+    assert.equal(parseToolArgs("tool", ["-h"], options, { help: "usage" }), null);
+  } finally {
+    console.log = log;
+  }
+  assert.deepEqual(printed, ["usage"]);
 });
