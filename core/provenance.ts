@@ -65,14 +65,12 @@ async function listFiles(path: string): Promise<string[]> {
 /**
  * sha256 over the project's source files (path and content, in sorted path order): a result
  * is reused only when both its config and this code hash match, so editing the code never
- * serves a stale figure, committed or not. `paths` narrows it to the files that matter for
- * one kind of result (e.g. the training code behind sweep states).
+ * serves a stale figure, committed or not. (Sweep states are keyed by the narrower
+ * {@linkcode moduleGraphHash} of the code that trains them.)
  */
-export async function sourceHash(
-  root = ".",
-  paths: readonly string[] = SOURCE_PATHS,
-): Promise<string> {
-  const files = (await Promise.all(paths.map((p) => listFiles(`${root}/${p}`)))).flat().sort();
+export async function sourceHash(root = "."): Promise<string> {
+  const files = (await Promise.all(SOURCE_PATHS.map((p) => listFiles(`${root}/${p}`)))).flat()
+    .sort();
   const hash = createHash("sha256");
   for (const file of files) {
     hash.update(`${file.slice(root.length + 1)}\0${await fileSha256(file)}\n`);

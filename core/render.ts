@@ -150,22 +150,29 @@ function describe(value: unknown): string {
   return (value instanceof Error ? value.message : String(value)).replace(/\.+$/, "");
 }
 
-/** Mark types in `spec` (walking layers, concats, facets, repeats) that Vega-Lite lacks. */
-function unknownMarks(spec: unknown, found = new Set<string>()): Set<string> {
+/** Every view of a Vega-Lite spec (walking layers, concats, facets, repeats), with its mark type. */
+function* views(spec: unknown): Generator<{ node: Record<string, unknown>; mark: unknown }> {
   if (Array.isArray(spec)) {
-    for (const item of spec) unknownMarks(item, found);
-  } else if (spec !== null && typeof spec === "object") {
-    const node = spec as Record<string, unknown>;
-    const mark = node.mark;
-    const type = typeof mark === "string"
-      ? mark
-      : mark !== null && typeof mark === "object"
-      ? (mark as { type?: unknown }).type
-      : undefined;
-    if (typeof type === "string" && !KNOWN_MARKS.has(type)) found.add(type);
-    for (const key of ["layer", "concat", "hconcat", "vconcat", "spec"]) {
-      if (key in node) unknownMarks(node[key], found);
-    }
+    for (const item of spec) yield* views(item);
+    return;
+  }
+  if (spec === null || typeof spec !== "object") return;
+  const node = spec as Record<string, unknown>;
+  const mark = node.mark;
+  yield {
+    node,
+    mark: mark !== null && typeof mark === "object" ? (mark as { type?: unknown }).type : mark,
+  };
+  for (const key of ["layer", "concat", "hconcat", "vconcat", "spec"]) {
+    if (key in node) yield* views(node[key]);
+  }
+}
+
+/** Mark types in `spec` that Vega-Lite lacks. */
+function unknownMarks(spec: unknown): Set<string> {
+  const found = new Set<string>();
+  for (const { mark } of views(spec)) {
+    if (typeof mark === "string" && !KNOWN_MARKS.has(mark)) found.add(mark);
   }
   return found;
 }
@@ -174,24 +181,16 @@ const COLOR_CHANNELS = ["color", "fill", "stroke"] as const;
 
 /**
  * Fields that colour non-text marks anywhere in a Vega-Lite spec (text marks explain their own
- * colour). Walks layers, concatenations and facets' inner specs.
+ * colour).
  */
-export function colorFields(node: unknown, found = new Set<string>()): Set<string> {
-  if (Array.isArray(node)) {
-    for (const child of node) colorFields(child, found);
-  } else if (node !== null && typeof node === "object") {
-    const spec = node as Record<string, unknown>;
-    const mark = spec.mark;
-    const type = typeof mark === "string" ? mark : (mark as { type?: unknown } | undefined)?.type;
-    const encoding = spec.encoding as Record<string, { field?: unknown }> | undefined;
-    if (type !== undefined && type !== "text" && encoding) {
-      for (const channel of COLOR_CHANNELS) {
-        const field = encoding[channel]?.field;
-        if (typeof field === "string") found.add(field);
-      }
-    }
-    for (const key of ["layer", "concat", "hconcat", "vconcat", "spec"]) {
-      if (key in spec) colorFields(spec[key], found);
+export function colorFields(spec: unknown): Set<string> {
+  const found = new Set<string>();
+  for (const { node, mark } of views(spec)) {
+    const encoding = node.encoding as Record<string, { field?: unknown }> | undefined;
+    if (mark === undefined || mark === null || mark === "text" || !encoding) continue;
+    for (const channel of COLOR_CHANNELS) {
+      const field = encoding[channel]?.field;
+      if (typeof field === "string") found.add(field);
     }
   }
   return found;

@@ -17,12 +17,20 @@
  */
 import { z } from "zod";
 import { toCsv } from "../core/csv.ts";
-import type { FigureContext } from "../core/figure.ts";
+import type { FigureContext, FigureDefinition } from "../core/figure.ts";
+import type { ChartSpec } from "../core/render.ts";
 import { switchAt } from "../core/schedule.ts";
 import { planSweep, type RunRequest } from "../core/sweep/plan.ts";
-import { RUN_COSTS, runBase, runData, runSettingsShape } from "./runs.ts";
+import { RUN_COSTS, runBase, runData, runSettingsOf, runSettingsShape } from "./runs.ts";
 import { groupBy, type MeanStd, meanStd } from "./stats.ts";
-import { executeSweep, runRecords, type SweepOutcome } from "./sweep.ts";
+import { AT_SCALES, type AtScale, PAPER_AT_INFERRED } from "./settings.ts";
+import {
+  executeSweep,
+  runRecords,
+  SWEEP_TASK_DEFAULTS,
+  type SweepOutcome,
+  switchEpochs,
+} from "./sweep.ts";
 
 /** Config of an ST→AT figure or table. */
 export const atSweepSchema = z.strictObject({
@@ -46,17 +54,6 @@ export const atSweepSchema = z.strictObject({
 /** A validated ST→AT sweep config. */
 export type AtSweepConfig = z.output<typeof atSweepSchema>;
 
-/** The run settings of a sweep config (what every run's base shares). */
-export function atSettingsOf(config: AtSweepConfig) {
-  const { epochs: _e, seeds: _s, switches: _t, ...settings } = config;
-  return settings;
-}
-
-/** The switch epochs of a sweep: the configured ones plus 0 (full AT) and T (ST), sorted. */
-export function atSwitchEpochs(config: Pick<AtSweepConfig, "switches" | "epochs">): number[] {
-  return [...new Set([0, ...config.switches, config.epochs])].sort((a, b) => a - b);
-}
-
 /** The AT proportion (T − t)/T of a switch at t. */
 export function atProportion(t: number, epochs: number): number {
   return (epochs - t) / epochs;
@@ -69,10 +66,10 @@ export function atRunLabel(t: number, epochs: number): string {
 
 /** Every (seed, t) run of the sweep. */
 export function atRuns(config: AtSweepConfig): { seed: number; t: number; run: RunRequest }[] {
-  const settings = atSettingsOf(config);
+  const settings = runSettingsOf(config);
   const T = config.epochs;
   return config.seeds.flatMap((seed) =>
-    atSwitchEpochs(config).map((t) => ({
+    switchEpochs(config).map((t) => ({
       seed,
       t,
       run: {
@@ -139,7 +136,7 @@ export async function computeAtSweep(
       trainLoss: last.trainLoss,
     });
   }
-  const data = await runData(atSettingsOf(config), context.run["data-dir"]);
+  const data = await runData(runSettingsOf(config), context.run["data-dir"]);
   return { runs, cost: outcome.cost, datasets: data.files };
 }
 
@@ -282,5 +279,41 @@ export function atSeeds(config: AtSweepConfig) {
       data: "<seed>:epoch/<e>/shuffle and <seed>:epoch/<e>/augment",
       attack: "<seed>:epoch/<e>/attack/<step> (PGD random start of each AT step)",
     },
+  };
+}
+
+/** Every AT scale's settings, with the switch epochs `switches` picks (Figure 6's or the table's). */
+export function atScales(switches: (scale: AtScale) => number[]): Record<string, AtSweepConfig> {
+  return Object.fromEntries(
+    Object.entries(AT_SCALES).map(([scale, s]) => [
+      scale,
+      { ...s.settings, epochs: s.epochs, seeds: s.seeds, switches: switches(s) },
+    ]),
+  );
+}
+
+/**
+ * The task definition of an ST→AT figure: Figure 6 and the AT table differ only in name,
+ * description, switch epochs and chart.
+ */
+export function atTask(options: {
+  name: string;
+  description: string;
+  scales: Record<string, AtSweepConfig>;
+  chart: (result: AtResult, config: AtSweepConfig) => ChartSpec;
+}): FigureDefinition<typeof atSweepSchema, AtResult> {
+  return {
+    name: options.name,
+    description: options.description,
+    schema: atSweepSchema,
+    scales: options.scales,
+    ...SWEEP_TASK_DEFAULTS,
+    seeds: atSeeds,
+    compute: (config, context) =>
+      computeAtSweep(config, context, { label: options.name, inferred: PAPER_AT_INFERRED }),
+    table: (result, config) => atTable(result, config.epochs),
+    chart: options.chart,
+    summary: (result, config) => atHeadline(result, config.epochs),
+    datasets: (result) => result.datasets,
   };
 }

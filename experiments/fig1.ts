@@ -18,7 +18,7 @@ import type { ChartSpec } from "../core/render.ts";
 import { type PhaseOptimizer, switchAt } from "../core/schedule.ts";
 import { planSweep, type RunRequest } from "../core/sweep/plan.ts";
 import type { EpochRecord } from "../core/train.ts";
-import { RUN_COSTS, runBase, runData, runSettingsShape } from "./runs.ts";
+import { RUN_COSTS, runBase, runData, runSettingsOf, runSettingsShape } from "./runs.ts";
 import {
   PAPER_EPOCHS,
   PAPER_WRN_C10,
@@ -50,11 +50,6 @@ export type Fig1Config = z.output<typeof fig1Schema>;
 /** The three curves, in legend order. */
 export const FIG1_CURVES = ["SGD", "SAM", "SGD→SAM"] as const;
 type Curve = (typeof FIG1_CURVES)[number];
-
-function settingsOf(config: Fig1Config) {
-  const { epochs: _e, seeds: _s, switchAt: _t, fromEpoch: _f, ...settings } = config;
-  return settings;
-}
 
 /** Named configs. */
 export const FIG1_SCALES: Record<string, Fig1Config> = {
@@ -100,7 +95,7 @@ export interface Fig1Result {
 
 /** The requested runs: per seed, SGD, SAM and the late switch. */
 export function fig1Runs(config: Fig1Config): { curve: Curve; seed: number; run: RunRequest }[] {
-  const settings = settingsOf(config);
+  const settings = runSettingsOf(config);
   const T = config.epochs;
   const schedules: [Curve, PhaseOptimizer, PhaseOptimizer, number][] = [
     ["SGD", "sgd", "sgd", T],
@@ -132,7 +127,7 @@ async function computeFig1(
     const id = plan.runs[i];
     runs.push({ curve: r.curve, seed: r.seed, id, records: await runRecords(outcome, id) });
   }
-  const data = await runData(settingsOf(config), context.run["data-dir"]);
+  const data = await runData(runSettingsOf(config), context.run["data-dir"]);
   return { runs, cost: outcome.cost, sweepRuns: outcome.runs, datasets: data.files };
 }
 

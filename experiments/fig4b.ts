@@ -22,7 +22,14 @@ import { planSweep, runId } from "../core/sweep/plan.ts";
 import type { EscapeResult } from "./measures.ts";
 import { fitEscapeRate } from "./fig4a.ts";
 import { learningRate } from "../core/schedule.ts";
-import { lrScheduleOf, RUN_COSTS, runBase, runData, runSettingsShape } from "./runs.ts";
+import {
+  lrScheduleOf,
+  RUN_COSTS,
+  runBase,
+  runData,
+  runSettingsOf,
+  runSettingsShape,
+} from "./runs.ts";
 import {
   PAPER_WRN_C10,
   SMALL_EPOCHS,
@@ -105,22 +112,9 @@ export interface Fig4bResult {
   datasets: Record<string, string>;
 }
 
-function settingsOf(config: Fig4bConfig) {
-  const {
-    epochs: _e,
-    seed: _s,
-    trials: _t,
-    steps: _n,
-    fitSteps: _f,
-    escape: _x,
-    ...settings
-  } = config;
-  return settings;
-}
-
 async function computeFig4b(config: Fig4bConfig, context: FigureContext): Promise<Fig4bResult> {
   const T = config.epochs;
-  const settings = settingsOf(config);
+  const settings = runSettingsOf(config);
   const run = {
     base: runBase(settings, config.seed, T),
     epochs: T,

@@ -20,7 +20,7 @@ import type { ChartSpec } from "../core/render.ts";
 import { switchAt } from "../core/schedule.ts";
 import { planSweep, runId } from "../core/sweep/plan.ts";
 import { lineSpecSchema } from "./measures.ts";
-import { RUN_COSTS, runBase, runData, runSettingsShape } from "./runs.ts";
+import { RUN_COSTS, runBase, runData, runSettingsOf, runSettingsShape } from "./runs.ts";
 import {
   PAPER_EPOCHS,
   PAPER_WRN_C10,
@@ -83,14 +83,9 @@ export interface Fig4cResult {
   datasets: Record<string, string>;
 }
 
-function settingsOf(config: Fig4cConfig) {
-  const { epochs: _e, seeds: _s, switchAt: _t, line: _l, ...settings } = config;
-  return settings;
-}
-
 async function computeFig4c(config: Fig4cConfig, context: FigureContext): Promise<Fig4cResult> {
   const T = config.epochs;
-  const settings = settingsOf(config);
+  const settings = runSettingsOf(config);
   const pairs = config.seeds.map((seed) => {
     const base = runBase(settings, seed, T);
     const sgd = {

@@ -14,30 +14,20 @@
  */
 import { proportionPanel } from "./charts.ts";
 import { runMain } from "../core/cli.ts";
-import { type FigureDefinition, runFigure } from "../core/figure.ts";
+import { runFigure } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import {
-  atHeadline,
   type AtResult,
-  atSeeds,
+  atScales,
   atSetupText,
   atSummary,
   type AtSweepConfig,
-  atSweepSchema,
-  atTable,
-  computeAtSweep,
+  atTask,
   robustGaps,
 } from "./at_sweep.ts";
-import { AT_SCALES, PAPER_AT_INFERRED } from "./settings.ts";
-import { SWEEP_TASK_DEFAULTS } from "./sweep.ts";
 
 /** Named configs of Figure 6: every scale's AT settings with its proportion grid. */
-export const FIG6_SCALES: Record<string, AtSweepConfig> = Object.fromEntries(
-  Object.entries(AT_SCALES).map(([scale, s]) => [
-    scale,
-    { ...s.settings, epochs: s.epochs, seeds: s.seeds, switches: s.fig6Switches },
-  ]),
-);
+export const FIG6_SCALES: Record<string, AtSweepConfig> = atScales((s) => s.fig6Switches);
 
 /** The two-row chart: robust-error gap to full AT (top), clean accuracy (bottom). */
 export function fig6Chart(result: AtResult, config: AtSweepConfig): ChartSpec {
@@ -94,22 +84,14 @@ function band(mean: number, std: number) {
 }
 
 /** The Figure 6 task. */
-export const fig6Task: FigureDefinition<typeof atSweepSchema, AtResult> = {
+export const fig6Task = atTask({
   name: "fig6",
   description: "Figure 6 (ST→AT): robust-error gap to full adversarial training and clean " +
     "accuracy against the AT proportion (T − t)/T, mean ± std over seeds. ST→AT runs branch " +
     "from each seed's standard-training run; runs live in the shared sweep store " +
     "(<out>/sweep/), where `deno task table-at` reuses them.",
-  schema: atSweepSchema,
   scales: FIG6_SCALES,
-  ...SWEEP_TASK_DEFAULTS,
-  seeds: atSeeds,
-  compute: (config, context) =>
-    computeAtSweep(config, context, { label: "fig6", inferred: PAPER_AT_INFERRED }),
-  table: (result, config) => atTable(result, config.epochs),
   chart: fig6Chart,
-  summary: (result, config) => atHeadline(result, config.epochs),
-  datasets: (result) => result.datasets,
-};
+});
 
 if (import.meta.main) await runMain(() => runFigure(fig6Task, Deno.args).then(() => {}));

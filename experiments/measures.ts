@@ -23,8 +23,8 @@ import { createRng, rngKey } from "../core/random.ts";
 import { batchLossAndGrad, type RunState } from "../core/train.ts";
 import { type Tree, treeDispose } from "../core/tree.ts";
 import type { Batch } from "../core/batch.ts";
-import { evalBatches } from "../data/mod.ts";
-import { lambdaGrid, LINE_H, lineProfile } from "../core/metrics/line.ts";
+import { evalBatches, pixelTable } from "../data/mod.ts";
+import { lambdaGrid, lineProfile } from "../core/metrics/line.ts";
 import { measureSharpness } from "../core/metrics/sharpness.ts";
 import { crossEntropy } from "../models/loss.ts";
 import type { Dataset } from "../data/mod.ts";
@@ -98,9 +98,6 @@ export const lineSpecSchema = z.strictObject({
 
 /** A validated line spec. */
 export type LineSpec = z.output<typeof lineSpecSchema>;
-
-/** The default L″ step of the paper. */
-export { LINE_H };
 
 registerMeasure("line", {
   cost: (raw) => {
@@ -184,15 +181,17 @@ function* sampledBatches(
 ): Generator<Batch> {
   const [h, w, c] = data.imageShape;
   const size = h * w * c;
-  const all = [...evalBatches(data, "train", { batchSize: data.train.count })][0];
+  // Normalized as evalBatches does, but only the sampled images (not a copy of the split).
+  const table = pixelTable(data);
+  const { images, labels } = data.train;
   for (let start = 0;; start = (start + batchSize) % order.length) {
     const n = Math.min(batchSize, order.length - start);
     const x = new Float32Array(n * size);
     const y = new Int32Array(n);
     for (let k = 0; k < n; k++) {
       const i = order[start + k];
-      x.set(all.x.subarray(i * size, (i + 1) * size), k * size);
-      y[k] = all.y[i];
+      for (let j = 0; j < size; j++) x[k * size + j] = table[(j % c) * 256 + images[i * size + j]];
+      y[k] = labels[i];
     }
     yield { x, y, size: n };
   }

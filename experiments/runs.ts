@@ -13,23 +13,20 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
 import { z } from "zod";
 import { BACKENDS, useBackend } from "../core/backend.ts";
 import { encodeCheckpoint } from "../core/checkpoint.ts";
 import { pgdAdversary, type PgdConfig, pgdConfigSchema } from "../core/attack.ts";
 import { type Json, parseConfig } from "../core/config.ts";
 import type { Model } from "../core/model.ts";
-import { disposeSgdState, optimizerStep, sgd } from "../core/optim/mod.ts";
-import { createRng, type RngKey, rngKey } from "../core/random.ts";
+import type { RngKey } from "../core/random.ts";
 import { type LrSchedule, optimizerAt, type Phase } from "../core/schedule.ts";
 import type { Job, MeasureJob, TrainJob } from "../core/sweep/plan.ts";
 import type { SweepStore } from "../core/sweep/store.ts";
 import {
-  batchLossAndGrad,
   disposeRun,
   type EpochRecord,
-  initRun,
   loadRun,
   type RunState,
   runToCheckpoint,
@@ -55,7 +52,6 @@ import type { Dataset } from "../data/mod.ts";
 // modules a worker imports, and the theory problems re-exported there train nothing.
 import { createModel, MODEL_NAMES } from "../models/registry.ts";
 import { crossEntropy, smoothCrossEntropy } from "../models/loss.ts";
-import { treeDispose } from "../core/tree.ts";
 
 /** Training augmentations by name (SPEC §4.7). */
 export const AUGMENTS = {
@@ -107,6 +103,15 @@ export const runSettingsShape = {
     ),
   }).optional().describe("robust (PGD) test metrics; needs `pgd`"),
 };
+
+/**
+ * The run settings among a figure config's fields (the keys of {@link runSettingsShape}),
+ * leaving out the figure's own (epochs, seeds, switches, …).
+ */
+export function runSettingsOf(config: Record<string, unknown>): RunSettings {
+  const keys = Object.keys(runSettingsShape).filter((k) => k in config);
+  return Object.fromEntries(keys.map((k) => [k, config[k]])) as RunSettings;
+}
 
 const needsPgd = (s: { pgd?: unknown; robustEval?: unknown }) =>
   s.robustEval === undefined || s.pgd !== undefined;
@@ -417,54 +422,3 @@ export const RUN_COSTS = {
     robustEvalCost(parseConfig(runBaseSchema, base), epoch, epochs),
   measureCost: (spec: Json) => measureOf(spec).cost(spec),
 };
-
-/**
- * Measures the seconds of one SGD step of a run's model on its backend, for plan estimates:
- * one warm-up and two timed steps on random inputs of at most 8 examples, scaled linearly
- * to the batch size (an overestimate for small batches, whose fixed costs are shared).
- */
-export async function measureStepSeconds(settings: RunSettings): Promise<number> {
-  await useBackend(settings.backend);
-  const info = datasetInfo(settings.dataset as DatasetName);
-  const model = createModel(settings.model, {
-    numClasses: info.numClasses,
-    inputShape: info.imageShape,
-  });
-  const n = Math.min(settings.batchSize, 8);
-  const rng = createRng(rngKey(0, "estimate", settings.model));
-  const [h, w, c] = info.imageShape;
-  const x = tf.tensor4d(Float32Array.from(rng.normals(n * h * w * c)), [n, h, w, c]);
-  const y = tf.tensor1d(Int32Array.from({ length: n }, () => rng.int(info.numClasses)), "int32");
-  const deps: TrainDeps = {
-    model,
-    trainBatches: () => [],
-    testBatches: () => [],
-    trainLoss: (logits, labels) =>
-      smoothCrossEntropy(logits, labels, { smoothing: 0.1, numClasses: info.numClasses }),
-    evalLoss: crossEntropy,
-  };
-  const base = sgd({ momentum: settings.momentum, weightDecay: settings.weightDecay });
-  let run = initRun(model, 0);
-  let seconds = 0;
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    const stash: { correct: tf.Scalar | null } = { correct: null };
-    const step = optimizerStep({
-      spec: { kind: "sgd" },
-      lossAndGrad: batchLossAndGrad(deps, run.modelState, x, y, stash),
-      params: run.params,
-      state: run.optState,
-      base,
-      lr: settings.lr,
-    });
-    step.loss.dataSync();
-    if (i > 0) seconds += (performance.now() - t0) / 1000 / 2;
-    tf.dispose([step.loss, stash.correct as tf.Scalar]);
-    treeDispose(run.params, run.modelState);
-    disposeSgdState(run.optState);
-    run = { ...run, params: step.params, modelState: step.modelState ?? {}, optState: step.state };
-  }
-  disposeRun(run);
-  tf.dispose([x, y]);
-  return seconds * settings.batchSize / n;
-}

@@ -33,9 +33,3 @@ export function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, 
   }
   return groups;
 }
-
-/** Rounds for display and CSV stability of derived values (not of measured ones). */
-export function round(x: number, digits = 6): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}

@@ -20,7 +20,9 @@ import type { EpochRecord } from "../core/train.ts";
 import {
   criticalPathCost,
   executeJobs,
+  type ExecuteOptions,
   type ExecuteReport,
+  type Job,
   jobGroups,
   parseShard,
   type Plan,
@@ -28,7 +30,8 @@ import {
   shardJobs,
   SweepStore,
 } from "../core/sweep/mod.ts";
-import { executeJob, measureStepSeconds, type RunBase, runBaseSchema } from "./runs.ts";
+import { executeJob, type RunBase, runBaseSchema } from "./runs.ts";
+import { measureStepSeconds } from "./step_estimate.ts";
 import { parseConfig } from "../core/config.ts";
 import { PAPER_INFERRED } from "./settings.ts";
 import "./measures.ts";
@@ -72,11 +75,17 @@ export const SWEEP_TASK_DEFAULTS = {
  * plus the measurements); both include `deno.json` and `deno.lock`.
  */
 export async function sweepCodeHashes(): Promise<{ train: string; measure: string }> {
-  const file = (name: string) => fileURLToPath(new URL(name, import.meta.url));
-  return {
-    train: await moduleGraphHash(file("./runs.ts"), repoRoot()),
-    measure: await moduleGraphHash(file("./worker.ts"), repoRoot()),
-  };
+  const [train, measure] = await Promise.all([trainCodeHash(), graphHash("./worker.ts")]);
+  return { train, measure };
+}
+
+/** The `train` half of {@link sweepCodeHashes} alone (what stored states are keyed by). */
+export function trainCodeHash(): Promise<string> {
+  return graphHash("./runs.ts");
+}
+
+function graphHash(module: string): Promise<string> {
+  return moduleGraphHash(fileURLToPath(new URL(module, import.meta.url)), repoRoot());
 }
 
 /** The sweep store of a result root: `<out>/sweep`, keyed by {@link sweepCodeHashes}. */
@@ -252,25 +261,9 @@ export async function executeSweep(
   const progress = createProgress(options.label, total);
   let finished = 0;
   const info = () => `jobs ${finished}/${jobs.length}`;
-  const workerScript = fileURLToPath(new URL("./worker.ts", import.meta.url));
-  const inProcess = workers === 1;
-  const execute = inProcess
-    ? (job: Parameters<typeof executeJob>[0], ctx: { tick(n: number): void }) =>
-      executeJob(job, { store, dataDir: context.run["data-dir"], tick: (n) => ctx.tick(n) })
-    : processExecutor({
-      command: [Deno.execPath(), "run", "-A", workerScript],
-      context: {
-        store: store.root,
-        codeHash: store.codeHash,
-        measureCodeHash: store.measureCodeHash,
-        dataDir: context.run["data-dir"] ?? null,
-      },
-    });
-  const report = await executeJobs(jobs, {
+  const report = await runStoreJobs(store, jobs, {
     workers,
-    isDone: (job) => store.isDone(job),
-    hasState: async (id) => (await store.readState(id)) !== null,
-    execute,
+    dataDir: context.run["data-dir"],
     onTick: (units) => progress.tick(units, info()),
     onEvent: (event) => {
       if (event.type !== "start") finished++;
@@ -306,11 +299,64 @@ function parseShardFlag(text: string) {
   }
 }
 
+/** Options of {@link runStoreJobs}. */
+export interface StoreJobsOptions extends Pick<ExecuteOptions, "workers" | "onTick" | "onEvent"> {
+  /**
+   * Run jobs in this process rather than in worker processes of `experiments/worker.ts`
+   * (default: when `workers` is 1).
+   */
+  inProcess?: boolean;
+  /** Folder holding the dataset files (else the usual lookup). */
+  dataDir?: string;
+}
+
+/**
+ * Runs sweep jobs against a store: a job whose output is stored is skipped, a dependency
+ * must be stored or planned, the rest train or measure, here or in worker processes.
+ */
+export function runStoreJobs(
+  store: SweepStore,
+  jobs: readonly Job[],
+  options: StoreJobsOptions,
+): Promise<ExecuteReport> {
+  const inProcess = options.inProcess ?? options.workers === 1;
+  const execute: ExecuteOptions["execute"] = inProcess
+    ? (job, ctx) => executeJob(job, { store, dataDir: options.dataDir, tick: (n) => ctx.tick(n) })
+    : processExecutor({
+      command: [Deno.execPath(), "run", "-A", WORKER_SCRIPT],
+      context: {
+        store: store.root,
+        codeHash: store.codeHash,
+        measureCodeHash: store.measureCodeHash,
+        dataDir: options.dataDir ?? null,
+      },
+    });
+  return executeJobs(jobs, {
+    workers: options.workers,
+    isDone: (job) => store.isDone(job),
+    hasState: async (id) => (await store.readState(id)) !== null,
+    execute,
+    onTick: options.onTick,
+    onEvent: options.onEvent,
+  });
+}
+
+/** The sweep worker process's script (what `--workers` ≥ 2 and audits start). */
+const WORKER_SCRIPT = fileURLToPath(new URL("./worker.ts", import.meta.url));
+
+/**
+ * The switch epochs of a switching sweep: the configured ones plus 0 and T (the two pure
+ * runs), sorted, unique.
+ */
+export function switchEpochs(config: { switches: readonly number[]; epochs: number }): number[] {
+  return [...new Set([0, ...config.switches, config.epochs])].sort((a, b) => a - b);
+}
+
 /**
  * A run's per-epoch records, from the first epoch to the last, read from the store by
  * following each stored state's parent. (A plan's own chain may cut the run differently: a
  * state another figure stored as the end of a shorter segment holds only that segment's
- * epochs.)
+ * epochs.) Only the records are read: a trunk shared by many runs is not re-hashed for each.
  */
 export async function runRecords(
   outcome: Pick<SweepOutcome, "store">,
@@ -318,7 +364,7 @@ export async function runRecords(
 ): Promise<EpochRecord[]> {
   const parts: EpochRecord[][] = [];
   for (let id: string | null = run; id !== null;) {
-    const state = await outcome.store.readState(id);
+    const state = await outcome.store.readStateRecord(id);
     if (!state) throw new Error(`state ${id.slice(0, 12)} is missing from the sweep store`);
     parts.unshift(state.records as unknown as EpochRecord[]);
     id = state.job.parent;

@@ -19,7 +19,7 @@ import { authorsWindow, type Phase, switchAt } from "../core/schedule.ts";
 import { planSweep, runId, type RunRequest } from "../core/sweep/plan.ts";
 import { proportionPanel } from "./charts.ts";
 import { sharpnessSpecSchema } from "./measures.ts";
-import { RUN_COSTS, runBase, runData, runSettingsShape } from "./runs.ts";
+import { RUN_COSTS, runBase, runData, runSettingsOf, runSettingsShape } from "./runs.ts";
 import { groupBy, meanStd } from "./stats.ts";
 import {
   executeSweep,
@@ -27,6 +27,7 @@ import {
   runRecords,
   SWEEP_TASK_DEFAULTS,
   type SweepOutcome,
+  switchEpochs,
 } from "./sweep.ts";
 
 /** Which way the optimizer switches. */
@@ -66,18 +67,6 @@ export const SWEEP_SHARPNESS = {
 
 /** The authors' sharpness settings (SPEC §5.2): 5,000 images, chunks of 128, top 2. */
 export const PAPER_SHARPNESS = { ...SWEEP_SHARPNESS, examples: 5000, iterations: 30 };
-
-function settingsOf(config: SwitchFigureConfig) {
-  const {
-    epochs: _e,
-    seeds: _s,
-    switches: _t,
-    authorsWindow: _w,
-    sharpness: _h,
-    ...settings
-  } = config;
-  return settings;
-}
 
 /** The phases of a run switching at t. */
 export function switchPhases(direction: Direction, t: number, config: SwitchFigureConfig): Phase[] {
@@ -119,14 +108,9 @@ export interface SwitchResult {
   datasets: Record<string, string>;
 }
 
-/** The switch epochs of a sweep: the configured ones plus 0 and T, sorted, unique. */
-export function switchEpochs(config: SwitchFigureConfig): number[] {
-  return [...new Set([0, ...config.switches, config.epochs])].sort((a, b) => a - b);
-}
-
 /** Every (seed, t) run of the sweep. */
 export function switchRuns(direction: Direction, config: SwitchFigureConfig) {
-  const settings = settingsOf(config);
+  const settings = runSettingsOf(config);
   return config.seeds.flatMap((seed) =>
     switchEpochs(config).map((t) => {
       const phases = switchPhases(direction, t, config);
@@ -170,7 +154,7 @@ export async function computeSwitch(
       eigenvalues: sharp.eigenvalues,
     });
   }
-  const data = await runData(settingsOf(config), context.run["data-dir"]);
+  const data = await runData(runSettingsOf(config), context.run["data-dir"]);
   return {
     direction,
     runs,

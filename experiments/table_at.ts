@@ -12,29 +12,19 @@
  * @module
  */
 import { runMain } from "../core/cli.ts";
-import { type FigureDefinition, runFigure } from "../core/figure.ts";
+import { runFigure } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import {
-  atHeadline,
   type AtResult,
-  atSeeds,
+  atScales,
   atSetupText,
   atSummary,
   type AtSweepConfig,
-  atSweepSchema,
-  atTable,
-  computeAtSweep,
+  atTask,
 } from "./at_sweep.ts";
-import { AT_SCALES, PAPER_AT_INFERRED } from "./settings.ts";
-import { SWEEP_TASK_DEFAULTS } from "./sweep.ts";
 
 /** Named configs of the AT table: every scale's AT settings with its late switch epochs. */
-export const TABLE_AT_SCALES: Record<string, AtSweepConfig> = Object.fromEntries(
-  Object.entries(AT_SCALES).map(([scale, s]) => [
-    scale,
-    { ...s.settings, epochs: s.epochs, seeds: s.seeds, switches: s.tableSwitches },
-  ]),
-);
+export const TABLE_AT_SCALES: Record<string, AtSweepConfig> = atScales((s) => s.tableSwitches);
 
 /** The table's columns, in order. */
 export const TABLE_AT_COLUMNS = [
@@ -107,21 +97,13 @@ export function tableAtChart(result: AtResult, config: AtSweepConfig): ChartSpec
 }
 
 /** The AT table task. */
-export const tableAtTask: FigureDefinition<typeof atSweepSchema, AtResult> = {
+export const tableAtTask = atTask({
   name: "table-at",
   description: "The AT table: clean and robust (PGD) test accuracy of standard training, full " +
     "adversarial training and ST→AT at a few late switch epochs, mean ± std over seeds, as " +
     "data.csv and a rendered table. Its runs are Figure 6's (shared sweep store, <out>/sweep/).",
-  schema: atSweepSchema,
   scales: TABLE_AT_SCALES,
-  ...SWEEP_TASK_DEFAULTS,
-  seeds: atSeeds,
-  compute: (config, context) =>
-    computeAtSweep(config, context, { label: "table-at", inferred: PAPER_AT_INFERRED }),
-  table: (result, config) => atTable(result, config.epochs),
   chart: tableAtChart,
-  summary: (result, config) => atHeadline(result, config.epochs),
-  datasets: (result) => result.datasets,
-};
+});
 
 if (import.meta.main) await runMain(() => runFigure(tableAtTask, Deno.args).then(() => {}));

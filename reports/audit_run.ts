@@ -7,22 +7,16 @@
  * @module
  */
 import { join } from "node:path";
-import type { Json } from "../core/config.ts";
-import { sweepCodeHashes } from "../experiments/sweep.ts";
+import { runStoreJobs, trainCodeHash } from "../experiments/sweep.ts";
 import { fileSha256 } from "../core/store.ts";
 import type { TrainJob } from "../core/sweep/plan.ts";
-import { executeJobs } from "../core/sweep/scheduler.ts";
 import { type StateRecord, SweepStore } from "../core/sweep/store.ts";
-import { processExecutor } from "../core/sweep/workers.ts";
-import { AuditError, PROJECT_ROOT } from "./audit_figure.ts";
+import { AuditError } from "./audit_figure.ts";
 import { recordDifference } from "./compare.ts";
 
-/** The sweep worker script (relative to the project root) that trains a job. */
-export const WORKER_SCRIPT = "experiments/worker.ts";
-
 /** The hash of the training code now (what sweep states are keyed by). */
-export async function workerCodeHash(): Promise<string> {
-  return (await sweepCodeHashes()).train;
+export function workerCodeHash(): Promise<string> {
+  return trainCodeHash();
 }
 
 async function readRecord(store: string, id: string): Promise<StateRecord | null> {
@@ -137,14 +131,11 @@ export async function auditRun(
     const fresh = new SweepStore(join(scratch, "sweep"), codeHash);
     log(`  re-training the chain in a fresh store ${fresh.root}`);
     const jobs = chain.map((r) => r.job);
-    await executeJobs(jobs, {
+    // In a worker process, as a sweep runs it: the audit checks the project's own path.
+    await runStoreJobs(fresh, jobs, {
       workers: 1,
-      isDone: (job) => fresh.isDone(job),
-      hasState: async (s) => (await fresh.readState(s)) !== null,
-      execute: processExecutor({
-        command: [Deno.execPath(), "run", "-A", join(PROJECT_ROOT, WORKER_SCRIPT)],
-        context: { store: fresh.root, codeHash, dataDir: options.dataDir ?? null } as Json,
-      }),
+      inProcess: false,
+      dataDir: options.dataDir,
       onEvent: (e) => {
         if (e.type === "done" && e.job.kind === "train") {
           log(

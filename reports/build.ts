@@ -15,7 +15,7 @@
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
-import { writeFileAtomic } from "../core/store.ts";
+import { FIGURE_FILES, MANIFEST_FILE, writeFileAtomic } from "../core/store.ts";
 import { captionFor, FIGURE_ORDER, scaleNote } from "./captions.ts";
 import {
   chooseFigures,
@@ -28,9 +28,6 @@ import { type FigureView, renderPage } from "./html.ts";
 import { csvAggregateTables, summaryBlocks } from "./numbers.ts";
 import { provenanceTable, runsTable } from "./provenance_view.ts";
 import { readVendorScripts, type VendorScript } from "./vendor.ts";
-
-/** The files copied next to the page for each figure (when the folder has them). */
-export const COPIED_FILES = ["data.csv", "spec.vl.json", "figure.svg", "figure.png"] as const;
 
 /** The folder under the destination that holds the copied files. */
 export const FIGURES_DIR = "figures";
@@ -71,12 +68,13 @@ export async function figureView(
   const files = new Map<string, string | Uint8Array>();
   const base = `${FIGURES_DIR}/${figure}`;
   const read: Record<string, Uint8Array | null> = {};
-  for (const name of COPIED_FILES) {
+  // A figure's standard files are copied next to the page (when the folder has them).
+  for (const name of FIGURE_FILES) {
     read[name] = await readOptional(join(dir, name));
     if (read[name]) files.set(`${base}/${name}`, read[name]!);
   }
-  const manifestBytes = await Deno.readFile(join(dir, "manifest.json"));
-  files.set(`${base}/manifest.json`, manifestBytes);
+  const manifestBytes = await Deno.readFile(join(dir, MANIFEST_FILE));
+  files.set(`${base}/${MANIFEST_FILE}`, manifestBytes);
   files.set(`${base}/config.json`, `${JSON.stringify(manifest.config, null, 2)}\n`);
 
   const spec = read["spec.vl.json"] ? JSON.parse(decoder.decode(read["spec.vl.json"]!)) : null;
@@ -95,9 +93,9 @@ export async function figureView(
     ? csvAggregateTables(decoder.decode(read["data.csv"]!))
     : { tables: [], omitted: [] };
   const links = [
-    ...COPIED_FILES.filter((n) => read[n]).map((n) => ({ label: n, href: `${base}/${n}` })),
+    ...FIGURE_FILES.filter((n) => read[n]).map((n) => ({ label: n, href: `${base}/${n}` })),
     { label: "config.json", href: `${base}/config.json` },
-    { label: "manifest.json", href: `${base}/manifest.json` },
+    { label: MANIFEST_FILE, href: `${base}/${MANIFEST_FILE}` },
   ];
   const source = displayPath(dir);
   const view: FigureView = {
@@ -162,7 +160,7 @@ export async function writeReport(report: Report, dest: string): Promise<string>
   for await (const entry of Deno.readDir(figuresDir)) {
     if (!entry.isDirectory || keep.has(entry.name)) continue;
     const stale = join(figuresDir, entry.name);
-    const copied = await Deno.stat(join(stale, "manifest.json")).then(() => true, () => false);
+    const copied = await Deno.stat(join(stale, MANIFEST_FILE)).then(() => true, () => false);
     if (copied) await Deno.remove(stale, { recursive: true });
   }
   for (const [path, data] of report.files) {

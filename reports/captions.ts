@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { isPaperScale } from "./discover.ts";
 
 /** A figure's caption, resolved for one stored result. */
 export interface Caption {
@@ -394,7 +395,7 @@ export function scaleNote(scale: string): string {
       "figures, the reference CNN on Fashion-MNIST subsets). Trends should show; absolute " +
       "numbers differ from the paper's CIFAR results.";
   }
-  if (scale === "paper" || scale.startsWith("paper-")) {
+  if (isPaperScale(scale)) {
     return `Paper scale (${scale}): the authors' settings as far as the specification knows ` +
       "them; the inferred ones are listed under the deviations.";
   }

@@ -154,7 +154,9 @@ export class CdpClient {
 
   /** Calls `handler` for every event of this name. */
   on(method: string, handler: Handler): void {
-    this.#handlers.set(method, [...(this.#handlers.get(method) ?? []), handler]);
+    const handlers = this.#handlers.get(method);
+    if (handlers) handlers.push(handler);
+    else this.#handlers.set(method, [handler]);
   }
 
   /** Waits for the next event of this name (within the client's timeout). */

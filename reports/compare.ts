@@ -124,8 +124,11 @@ export function recordDifference(stored: unknown[], rerun: unknown[]): string | 
   return null;
 }
 
-/** What the checkout an audit runs in looks like. */
-export interface Checkout {
+/**
+ * The code a result was produced by (as its manifest records it) or an audit runs in (the
+ * checkout): commit, dirty flag, `deno.lock` sha256 and the hash of the source files.
+ */
+export interface CodeProvenance {
   commit: string | null;
   dirty: boolean | null;
   lockSha256: string | null;
@@ -133,13 +136,11 @@ export interface Checkout {
   codeHash: string | null;
 }
 
+/** What the checkout an audit runs in looks like. */
+export type Checkout = CodeProvenance;
+
 /** What produced a stored result, as far as the audit compares it. */
-export interface RecordedCode {
-  commit: string | null;
-  dirty: boolean | null;
-  lockSha256: string | null;
-  codeHash: string | null;
-}
+export type RecordedCode = CodeProvenance;
 
 const short = (s: string | null) => (s === null ? "not recorded" : s.slice(0, 12));
 

@@ -9,6 +9,7 @@
 import { join, relative } from "node:path";
 import { z } from "zod";
 import { MANIFEST_FILE } from "../core/store.ts";
+import { groupBy } from "../experiments/stats.ts";
 
 /** The manifest fields the report and the audit read (others are kept, unchecked). */
 export const reportManifestSchema = z.looseObject({
@@ -152,12 +153,17 @@ export async function findFigureFolders(
   return { folders, problems, missingRoots };
 }
 
+/** Whether a named config is one of the paper's settings (`paper`, `paper-c100`, …). */
+export function isPaperScale(scale: string): boolean {
+  return scale === "paper" || scale.startsWith("paper-");
+}
+
 /**
  * How much a scale is worth showing: paper-scale configs (`paper`, `paper-c100`, …) first,
  * then `small`, then `smoke`, then any other named config.
  */
 export function scaleRank(scale: string): number {
-  if (scale === "paper" || scale.startsWith("paper-")) return 3;
+  if (isPaperScale(scale)) return 3;
   if (scale === "small") return 2;
   if (scale === "smoke") return 1;
   return 0;
@@ -180,10 +186,7 @@ export function chooseFigures(
   folders: readonly FigureFolder[],
   order: readonly string[] = [],
 ): ChosenFigure[] {
-  const byName = new Map<string, FigureFolder[]>();
-  for (const f of folders) {
-    byName.set(f.manifest.figure, [...(byName.get(f.manifest.figure) ?? []), f]);
-  }
+  const byName = groupBy(folders, (f) => f.manifest.figure);
   const rank = (name: string) => {
     const i = order.indexOf(name);
     return i < 0 ? order.length : i;

@@ -10,6 +10,7 @@
  * @module
  */
 import type { Caption } from "./captions.ts";
+import { isPaperScale } from "./discover.ts";
 import type { Block, Cell, Table } from "./numbers.ts";
 import type { VendorScript } from "./vendor.ts";
 
@@ -239,7 +240,7 @@ export function renderPage(page: PageView): string {
   const scales = new Map<string, number>();
   for (const f of page.figures) scales.set(f.scale, (scales.get(f.scale) ?? 0) + 1);
   const scaleText = [...scales].map(([s, n]) => `${escapeHtml(s)} (${n})`).join(", ");
-  const hasPaper = page.figures.some((f) => f.scale === "paper" || f.scale.startsWith("paper-"));
+  const hasPaper = page.figures.some((f) => isPaperScale(f.scale));
   const scaleSentence = page.figures.length === 0
     ? "No figure results were found."
     : `Scales shown: ${scaleText}.` + (hasPaper ? "" : " No paper-scale result was found, so " +

@@ -8,6 +8,7 @@
  * @module
  */
 import { parseCsv } from "../core/csv.ts";
+import { groupBy } from "../experiments/stats.ts";
 
 /** One table cell: its text, and the full value when the text is shortened. */
 export interface Cell {
@@ -169,8 +170,7 @@ export function csvAggregateTables(text: string, options: { maxRows?: number } =
     };
   };
   if (!header.includes("kind")) return { tables: [build("data.csv", records)], omitted: [] };
-  const kinds = new Map<string, Record<string, string>[]>();
-  for (const r of records) kinds.set(r.kind, [...(kinds.get(r.kind) ?? []), r]);
+  const kinds = groupBy(records, (r) => r.kind);
   const tables: Table[] = [];
   const omitted: { kind: string; rows: number }[] = [];
   for (const [kind, rows] of kinds) {

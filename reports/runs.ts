@@ -77,19 +77,16 @@ export interface StoreIndex {
   partials: Set<string>;
   /** State id → λ_max of its first sharpness measurement (by measurement id). */
   lambdaMax: Map<string, number>;
-  /** State ids whose checkpoint file matches its record. */
-  verified: Set<string>;
+  /** Checkpoint checks made so far: state id → whether its file matches its record. */
+  checked: Map<string, Promise<boolean>>;
 }
 
 /** Reads a sweep store's records, partial checkpoints and sharpness measurements. */
 export async function indexStore(root: string): Promise<StoreIndex> {
   const states = new Map<string, StateRecord>();
-  const verified = new Set<string>();
   for (const r of await readJsonFiles<StateRecord>(join(root, "states"))) {
     if (typeof r?.id !== "string" || r.job?.kind !== "train") continue;
     states.set(r.id, r);
-    const sha = await fileSha256(join(root, "states", `${r.id}.safetensors`)).catch(() => null);
-    if (sha === r.checkpointSha256) verified.add(r.id);
   }
   const partials = new Set<string>();
   try {
@@ -111,24 +108,42 @@ export async function indexStore(root: string): Promise<StoreIndex> {
       if (!lambdaMax.has(input)) lambdaMax.set(input, value[0]);
     }
   }
-  return { root, states, partials, lambdaMax, verified };
+  return { root, states, partials, lambdaMax, checked: new Map() };
 }
 
-function statusOf(index: StoreIndex, id: string, codeHash: string | null): RunStatus {
+/**
+ * Whether a state's checkpoint matches its record, hashed on first asking: only the states
+ * that become rows are read, not every trunk segment of the store.
+ */
+function checkpointMatches(index: StoreIndex, record: StateRecord): Promise<boolean> {
+  let check = index.checked.get(record.id);
+  if (!check) {
+    check = fileSha256(join(index.root, "states", `${record.id}.safetensors`))
+      .then((sha) => sha === record.checkpointSha256, () => false);
+    index.checked.set(record.id, check);
+  }
+  return check;
+}
+
+async function statusOf(
+  index: StoreIndex,
+  id: string,
+  codeHash: string | null,
+): Promise<RunStatus> {
   const record = index.states.get(id);
-  if (record && index.verified.has(id)) {
+  if (record && await checkpointMatches(index, record)) {
     return codeHash !== null && record.codeHash !== codeHash ? "stale" : "complete";
   }
   return index.partials.has(id) ? "partial" : "missing";
 }
 
-function rowFor(
+async function rowFor(
   index: StoreIndex,
   id: string,
   codeHash: string | null,
   from: Pick<RunRow, "figure" | "scale" | "configHash" | "seed" | "phases">,
-): RunRow {
-  const status = statusOf(index, id, codeHash);
+): Promise<RunRow> {
+  const status = await statusOf(index, id, codeHash);
   const record = index.states.get(id);
   const last = (record?.records?.at(-1) ?? null) as { testAcc?: unknown } | null;
   const stored = status === "complete" || status === "stale";
@@ -172,13 +187,15 @@ export async function listRuns(
     for (const run of runs as Record<string, unknown>[]) {
       if (typeof run?.id !== "string") continue;
       listed.add(`${index.root}\0${run.id}`);
-      rows.push(rowFor(index, run.id, options.codeHash, {
-        figure: folder.manifest.figure,
-        scale: folder.manifest.scale,
-        configHash: folder.manifest.configHash,
-        seed: typeof run.seed === "number" ? run.seed : null,
-        phases: typeof run.phases === "string" ? run.phases : null,
-      }));
+      rows.push(
+        await rowFor(index, run.id, options.codeHash, {
+          figure: folder.manifest.figure,
+          scale: folder.manifest.scale,
+          configHash: folder.manifest.configHash,
+          seed: typeof run.seed === "number" ? run.seed : null,
+          phases: typeof run.phases === "string" ? run.phases : null,
+        }),
+      );
     }
   }
   for (const index of indexes.values()) {
@@ -187,13 +204,15 @@ export async function listRuns(
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     for (const r of ends) {
       const seed = (r.job.base as { seed?: unknown } | null)?.seed;
-      rows.push(rowFor(index, r.id, options.codeHash, {
-        figure: null,
-        scale: null,
-        configHash: null,
-        seed: typeof seed === "number" ? seed : null,
-        phases: formatPhaseSpec(r.job.phases),
-      }));
+      rows.push(
+        await rowFor(index, r.id, options.codeHash, {
+          figure: null,
+          scale: null,
+          configHash: null,
+          seed: typeof seed === "number" ? seed : null,
+          phases: formatPhaseSpec(r.job.phases),
+        }),
+      );
     }
   }
   return rows;

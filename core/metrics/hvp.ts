@@ -40,7 +40,7 @@ import { deriveKey, type RngKey } from "../random.ts";
 import type { Tree } from "../tree.ts";
 import { type DeviceChunk, type DeviceSubset, uploadSubset } from "./chunks.ts";
 import type { LinearOperator } from "./operator.ts";
-import { type ParamLayout, paramLayout, treeToVector, vectorNorm } from "./vector.ts";
+import { type ParamLayout, paramLayout, treeToVector, vectorNorm, vectorToTree } from "./vector.ts";
 
 /** A mean loss over a batch of logits, e.g. `crossEntropy` of `models/loss.ts`. */
 export type LossFunction = (logits: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar;
@@ -120,12 +120,10 @@ export function createHvp(options: HvpOptions): HvpOperator {
   let hvps = 0;
   let gradients = 0;
 
-  const leaves = (values: Float32Array): tf.Tensor[] =>
-    layout.names.map((_, i) => {
-      const start = layout.offsets[i];
-      const size = layout.shapes[i].reduce((a, b) => a * b, 1);
-      return tf.tensor(values.subarray(start, start + size), layout.shapes[i], "float32");
-    });
+  const leaves = (values: Float32Array): tf.Tensor[] => {
+    const tree = vectorToTree(values, layout);
+    return layout.names.map((name) => tree[name]);
+  };
 
   /** Σ_c size_c · ∇(mean loss of chunk c) at `point` for each leaf, plus Σ size_c · loss_c. */
   const chunkPass = (

@@ -9,6 +9,7 @@
  * @module
  */
 import { join } from "node:path";
+import { writeFileAtomic } from "../store.ts";
 import { type Job, jobDependencies } from "./plan.ts";
 
 /** Shard `index` of `count` (0-based). */
@@ -128,9 +129,7 @@ export async function mergeStores(sources: readonly string[], dest: string): Pro
       const existing = await Deno.readFile(target).catch(() => null);
       if (existing === null) {
         await Deno.mkdir(join(target, ".."), { recursive: true });
-        const tmp = `${target}.tmp-merge-${Deno.pid}`;
-        await Deno.writeFile(tmp, bytes);
-        await Deno.rename(tmp, target);
+        await writeFileAtomic(target, bytes);
         report.copied++;
       } else if (sameBytes(existing, bytes) || sameRecord(existing, bytes)) {
         report.identical++;

@@ -83,10 +83,19 @@ export class SweepStore {
     return join(this.root, "measures", `${id}.json`);
   }
 
+  /**
+   * The record of a state this code trained, without verifying its checkpoint: enough for
+   * its per-epoch log, and no checkpoint read. Null when missing or stale.
+   */
+  async readStateRecord(id: string): Promise<StateRecord | null> {
+    const record = await readJson<StateRecord>(this.stateRecordPath(id));
+    return record && record.id === id && record.codeHash === this.codeHash ? record : null;
+  }
+
   /** The record of a complete state of this code, or null (missing, stale or damaged). */
   async readState(id: string): Promise<StateRecord | null> {
-    const record = await readJson<StateRecord>(this.stateRecordPath(id));
-    if (!record || record.id !== id || record.codeHash !== this.codeHash) return null;
+    const record = await this.readStateRecord(id);
+    if (!record) return null;
     const sha = await fileSha256(this.checkpointPath(id)).catch(() => null);
     return sha === record.checkpointSha256 ? record : null;
   }

@@ -53,19 +53,20 @@ export function processExecutor(
       }
       if (buffer) onLine(buffer);
     };
+    const keep = (line: string) => {
+      stderrTail.push(line);
+      if (stderrTail.length > TAIL_LINES) stderrTail.shift();
+    };
     await Promise.all([
       readLines(child.stdout, (line) => {
         try {
           const message = JSON.parse(line);
           if (typeof message?.tick === "number") ctx.tick(message.tick);
         } catch {
-          stderrTail.push(line); // stray stdout output: keep it for the error report
+          keep(line); // stray stdout output: keep it for the error report
         }
       }),
-      readLines(child.stderr, (line) => {
-        stderrTail.push(line);
-        if (stderrTail.length > TAIL_LINES) stderrTail.shift();
-      }),
+      readLines(child.stderr, keep),
     ]);
     const status = await child.status;
     if (!status.success) {

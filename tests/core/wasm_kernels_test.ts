@@ -7,6 +7,7 @@ import {
   WASM_GRAD_KERNELS,
   wasmKernelsRegistered,
 } from "../../core/wasm_kernels.ts";
+import { relError, values } from "./wasm/_helpers.ts";
 
 type Pad = "same" | "valid" | number | tf.backend_util.ExplicitPadding;
 
@@ -16,16 +17,6 @@ interface Case {
   k: [number, number];
   stride: number | [number, number];
   pad: Pad;
-}
-
-/** Deterministic values in [-1, 1). */
-function values(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const s = Math.sin((i + 1) * 12.9898 + seed * 78.233) * 43758.5453;
-    out[i] = 2 * (s - Math.floor(s)) - 1;
-  }
-  return out;
 }
 
 const N = 2;
@@ -51,18 +42,6 @@ function convGrads(c: Case, firstLayer = false): [Float32Array, Float32Array] {
     assert.deepEqual(dw.shape, w.shape);
     return [dx.dataSync() as Float32Array, dw.dataSync() as Float32Array];
   });
-}
-
-/** max |a − b| / max |b|. */
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return scale === 0 ? err : err / scale;
 }
 
 const CASES: Case[] = [];

@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ConfigError, parseConfig } from "../../core/config.ts";
 import { parseCsv } from "../../core/csv.ts";
 import { renderSvg } from "../../core/render.ts";
 import { switchAt } from "../../core/schedule.ts";
-import { executeJobs, planSweep, processExecutor, type RunRequest } from "../../core/sweep/mod.ts";
+import { planSweep, type RunRequest } from "../../core/sweep/mod.ts";
 import { SweepStore } from "../../core/sweep/store.ts";
 import {
   type AtResult,
@@ -18,7 +17,6 @@ import {
 } from "../../experiments/at_sweep.ts";
 import { FIG6_SCALES, fig6Chart } from "../../experiments/fig6.ts";
 import {
-  executeJob,
   prepareRun,
   RUN_COSTS,
   runBase,
@@ -26,17 +24,10 @@ import {
   stepsPerEpoch,
 } from "../../experiments/runs.ts";
 import { AT_SCALES, SMOKE_SETTINGS } from "../../experiments/settings.ts";
-import { runRecords } from "../../experiments/sweep.ts";
+import { runRecords, runStoreJobs } from "../../experiments/sweep.ts";
 import { TABLE_AT_SCALES, tableAtCells, tableAtChart } from "../../experiments/table_at.ts";
 import { atTrends } from "../../experiments/trends.ts";
-
-const HAVE_FMNIST = (() => {
-  try {
-    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
-  } catch {
-    return Deno.env.get("LATE_SAM_DATA") !== undefined;
-  }
-})();
+import { HAVE_FMNIST } from "../_helpers.ts";
 
 // The smoke AT settings on 128 Fashion-MNIST images: 2 steps per epoch, PGD-2.
 const settings = {
@@ -55,16 +46,7 @@ const run = (seed: number, at: number): RunRequest => ({
 
 async function execute(store: SweepStore, runs: RunRequest[], workers = 1) {
   const plan = planSweep({ runs }, RUN_COSTS);
-  const worker = fileURLToPath(new URL("../../experiments/worker.ts", import.meta.url));
-  await executeJobs(plan.jobs, {
-    workers,
-    isDone: (job) => store.isDone(job),
-    hasState: async (id) => (await store.readState(id)) !== null,
-    execute: workers === 1 ? (job) => executeJob(job, { store }) : processExecutor({
-      command: [Deno.execPath(), "run", "-A", worker],
-      context: { store: store.root, codeHash: store.codeHash, dataDir: null },
-    }),
-  });
+  await runStoreJobs(store, plan.jobs, { workers });
   return plan;
 }
 

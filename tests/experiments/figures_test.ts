@@ -10,27 +10,9 @@ import { fig4cTask } from "../../experiments/fig4c.ts";
 import { fig5Task } from "../../experiments/fig5.ts";
 import { fig6Task } from "../../experiments/fig6.ts";
 import { tableAtTask } from "../../experiments/table_at.ts";
-
-const HAVE_FMNIST = (() => {
-  try {
-    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
-  } catch {
-    return Deno.env.get("LATE_SAM_DATA") !== undefined;
-  }
-})();
+import { HAVE_FMNIST, quiet } from "../_helpers.ts";
 
 const TASKS = [fig1Task, fig3Task, fig4bTask, fig4cTask, fig5Task, fig6Task, tableAtTask] as const;
-
-async function quiet<T>(fn: () => Promise<T>): Promise<T> {
-  const [log, error] = [console.log, console.error];
-  console.log = () => {};
-  console.error = () => {};
-  try {
-    return await fn();
-  } finally {
-    [console.log, console.error] = [log, error];
-  }
-}
 
 Deno.test("every sweep figure prints --help with its scales and sweep flags", async () => {
   for (const task of TASKS) {

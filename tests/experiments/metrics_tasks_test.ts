@@ -12,14 +12,7 @@ import { runFigure } from "../../core/figure.ts";
 import { interpolateTask } from "../../experiments/interpolate.ts";
 import { sharpnessTask } from "../../experiments/sharpness.ts";
 import { trainTask } from "../../experiments/train.ts";
-
-const HAVE_FMNIST = (() => {
-  try {
-    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
-  } catch {
-    return Deno.env.get("LATE_SAM_DATA") !== undefined;
-  }
-})();
+import { HAVE_FMNIST } from "../_helpers.ts";
 
 const TRAIN = [
   "--scale",

@@ -2,19 +2,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { switchAt } from "../../core/schedule.ts";
-import { executeJobs, planSweep, processExecutor, type RunRequest } from "../../core/sweep/mod.ts";
+import { planSweep, type RunRequest } from "../../core/sweep/mod.ts";
 import { SweepStore } from "../../core/sweep/store.ts";
 import { executeJob, RUN_COSTS, runBase } from "../../experiments/runs.ts";
 import { SMOKE_SETTINGS } from "../../experiments/settings.ts";
-import { planRuns, runRecords } from "../../experiments/sweep.ts";
-
-const HAVE_FMNIST = (() => {
-  try {
-    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
-  } catch {
-    return Deno.env.get("LATE_SAM_DATA") !== undefined;
-  }
-})();
+import { planRuns, runRecords, runStoreJobs } from "../../experiments/sweep.ts";
+import { HAVE_FMNIST } from "../_helpers.ts";
 
 // The reference CNN on 192 Fashion-MNIST images, 3 epochs of 3 steps.
 const settings = { ...SMOKE_SETTINGS, trainSize: 192, testSize: 64 };
@@ -27,16 +20,7 @@ const run = (seed: number, at: number): RunRequest => ({
 
 async function execute(store: SweepStore, runs: RunRequest[], workers = 1) {
   const plan = planSweep({ runs }, RUN_COSTS);
-  const worker = fileURLToPath(new URL("../../experiments/worker.ts", import.meta.url));
-  const report = await executeJobs(plan.jobs, {
-    workers,
-    isDone: (job) => store.isDone(job),
-    hasState: async (id) => (await store.readState(id)) !== null,
-    execute: workers === 1 ? (job) => executeJob(job, { store }) : processExecutor({
-      command: [Deno.execPath(), "run", "-A", worker],
-      context: { store: store.root, codeHash: store.codeHash, dataDir: null },
-    }),
-  });
+  const report = await runStoreJobs(store, plan.jobs, { workers });
   return { plan, report };
 }
 

@@ -3,14 +3,7 @@ import { join } from "node:path";
 import { ConfigError, sha256Hex } from "../../core/config.ts";
 import { runFigure, RunPaused } from "../../core/figure.ts";
 import { trainTask } from "../../experiments/train.ts";
-
-const HAVE_FMNIST = (() => {
-  try {
-    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
-  } catch {
-    return Deno.env.get("LATE_SAM_DATA") !== undefined;
-  }
-})();
+import { HAVE_FMNIST, quiet } from "../_helpers.ts";
 
 // Two tiny epochs (SGD then SAM) of the reference CNN on 256 Fashion-MNIST images, on wasm.
 const TINY = [
@@ -145,14 +138,3 @@ Deno.test({
     }
   },
 });
-
-async function quiet<T>(fn: () => Promise<T>): Promise<T> {
-  const [log, error] = [console.log, console.error];
-  console.log = () => {};
-  console.error = () => {};
-  try {
-    return await fn();
-  } finally {
-    [console.log, console.error] = [log, error];
-  }
-}

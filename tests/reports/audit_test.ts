@@ -2,19 +2,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runFigure } from "../../core/figure.ts";
 import { switchAt } from "../../core/schedule.ts";
-import { executeJobs, planSweep, processExecutor } from "../../core/sweep/mod.ts";
+import { planSweep } from "../../core/sweep/mod.ts";
 import { SweepStore } from "../../core/sweep/store.ts";
 import { fig4a } from "../../experiments/fig4a.ts";
 import { RUN_COSTS, runBase } from "../../experiments/runs.ts";
 import { SMOKE_SETTINGS } from "../../experiments/settings.ts";
+import { runStoreJobs } from "../../experiments/sweep.ts";
 import { auditFigure, figureAuditLines, PROJECT_ROOT } from "../../reports/audit_figure.ts";
-import {
-  auditRun,
-  runAuditLines,
-  storedChain,
-  WORKER_SCRIPT,
-  workerCodeHash,
-} from "../../reports/audit_run.ts";
+import { auditRun, runAuditLines, storedChain, workerCodeHash } from "../../reports/audit_run.ts";
 import {
   compareOutputs,
   csvDifferences,
@@ -22,14 +17,7 @@ import {
   recordDifference,
 } from "../../reports/compare.ts";
 import { scriptTasks, TaskError, taskFor } from "../../reports/tasks.ts";
-
-const HAVE_FMNIST = (() => {
-  try {
-    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
-  } catch {
-    return Deno.env.get("LATE_SAM_DATA") !== undefined;
-  }
-})();
+import { HAVE_FMNIST } from "../_helpers.ts";
 
 /** A seconds-long fig4a: the smoke config with fewer, shorter escape trials. */
 const TINY_FIG4A = ["--scale", "smoke", "--escape.trials", "4", "--escape.steps", "40"];
@@ -189,15 +177,7 @@ Deno.test({
       }));
       const plan = planSweep({ runs }, RUN_COSTS);
       const store = new SweepStore(join(root, "results", "sweep"), await workerCodeHash());
-      await executeJobs(plan.jobs, {
-        workers: 1,
-        isDone: (job) => store.isDone(job),
-        hasState: async (id) => (await store.readState(id)) !== null,
-        execute: processExecutor({
-          command: [Deno.execPath(), "run", "-A", join(PROJECT_ROOT, WORKER_SCRIPT)],
-          context: { store: store.root, codeHash: store.codeHash, dataDir: null },
-        }),
-      });
+      await runStoreJobs(store, plan.jobs, { workers: 1, inProcess: false });
       const id = plan.runs[0]; // sgd:1,sam:1
       assert.equal((await storedChain(store.root, id)).length, 2);
       const audit = await auditRun(store.root, id, { scratch: join(root, "scratch") });

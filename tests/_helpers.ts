@@ -1,0 +1,29 @@
+/**
+ * Helpers shared by test modules across layers.
+ *
+ * @module
+ */
+
+/**
+ * Whether Fashion-MNIST is available (Debian's `dataset-fashion-mnist`, or a folder named by
+ * `$LATE_SAM_DATA`): the tests that train on real data are skipped without it.
+ */
+export const HAVE_FMNIST = (() => {
+  try {
+    return Deno.statSync("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz").isFile;
+  } catch {
+    return Deno.env.get("LATE_SAM_DATA") !== undefined;
+  }
+})();
+
+/** Runs `fn` with `console.log` and `console.error` silenced (a command's own output). */
+export async function quiet<T>(fn: () => Promise<T>): Promise<T> {
+  const [log, error] = [console.log, console.error];
+  console.log = () => {};
+  console.error = () => {};
+  try {
+    return await fn();
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+}
