@@ -1,7 +1,11 @@
 /**
  * Compute backends for tfjs.
  *
- * - `wasm` (default): XNNPACK with SIMD; {@link useBackend} adds the fast kernels of
+ * - `native`: the wasm backend with its convolutions and matmuls computed by oneDNN through
+ *   Deno's FFI (`native/`), on `threads` oneDNN threads (default {@link NATIVE_THREADS_ENV},
+ *   else 1). Needs `gcc` and Debian's `libdnnl-dev`; the C shim is built on first use.
+ * - `auto` (the default choice): `native` where it loads, else `wasm`, saying why once.
+ * - `wasm`: XNNPACK with SIMD; {@link useBackend} adds the fast kernels of
  *   `wasm_kernels.ts` (conv gradients, without which conv nets cannot train on it, and faster
  *   replacements of slow stock kernels). One thread by default; `threads` (or the environment
  *   variable {@link WASM_THREADS_ENV}) ≥ 2 loads tfjs' threaded binary (`wasm_threads.ts`),
@@ -23,22 +27,42 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { registerWasmKernels } from "./wasm_kernels.ts";
+import {
+  loadNative,
+  NATIVE_INSTALL_HINT,
+  type NativeLibrary,
+  NativeUnavailableError,
+  registerNativeKernels,
+  unregisterNativeKernels,
+} from "./native/mod.ts";
 import { installThreadedWasm, threadedWasmThreads, unrefWasmThreads } from "./wasm_threads.ts";
 
-/** Backends this build can select, the default first. */
-export const BACKENDS = ["wasm", "cpu", "webgpu", "tensorflow"] as const;
+/** Backends this build can select. */
+export const BACKENDS = ["native", "wasm", "cpu", "webgpu", "tensorflow"] as const;
 
 /** A backend name. */
 export type BackendName = (typeof BACKENDS)[number];
 
-/** The backend used when none is named. */
-export const DEFAULT_BACKEND: BackendName = "wasm";
+/** What a `--backend` flag accepts: a backend, or `auto` ({@link resolveBackend}). */
+export const BACKEND_CHOICES = ["auto", ...BACKENDS] as const;
+
+/** A backend choice. */
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+/** The backend choice used when none is named. */
+export const DEFAULT_BACKEND: BackendChoice = "auto";
 
 /** Environment variable with the number of wasm threads (default 1). */
 export const WASM_THREADS_ENV = "LATE_SAM_WASM_THREADS";
 
-/** The backend names as a zod enum, for a `--backend` config field / flag. */
-export const BackendEnum = z.enum(BACKENDS);
+/** Environment variable with the number of oneDNN threads of the native backend (default 1). */
+export const NATIVE_THREADS_ENV = "LATE_SAM_NATIVE_THREADS";
+
+/**
+ * A `--backend` config field: any of {@link BACKEND_CHOICES}, parsed to the backend that will
+ * run (`auto` resolved here), so configs, hashes and manifests name the real backend.
+ */
+export const BackendEnum = z.enum(BACKEND_CHOICES).transform((c) => resolveBackend(c));
 
 /** Environment variable naming the module that provides the `tensorflow` backend. */
 export const TFJS_NODE_ENV = "LATE_SAM_TFJS_NODE";
@@ -71,15 +95,21 @@ export interface BackendInfo {
   threadCount?: number;
   /** webgpu: the adapter's description. */
   device?: string;
+  /** native: the kernel library and its version (e.g. `oneDNN 2.6.3`). */
+  library?: string;
 }
 
 let wasmFlags: { simd: boolean; threads: boolean; threadCount: number } | null = null;
+let nativeActive: { library: string; threadCount: number } | null = null;
 let wasmPathsSet = false;
 let webgpuDevice: string | null = null;
 
 /** Describes the active tfjs backend (for run manifests). */
 export function backendInfo(): BackendInfo {
   const name = tf.getBackend() ?? "none";
+  if (name === "wasm" && nativeActive != null) {
+    return { name: "native", simd: wasmFlags?.simd, ...nativeActive };
+  }
   if (name === "wasm" && wasmFlags != null) return { name, ...wasmFlags };
   if (name === "webgpu" && webgpuDevice != null) return { name, device: webgpuDevice };
   return { name };
@@ -109,20 +139,25 @@ export function wasmBinaryDir(): string {
   return dirname(simd) + "/";
 }
 
-/** The wasm thread count asked for by {@link WASM_THREADS_ENV}, or null when unset. */
-export function wasmThreadsFromEnv(): number | null {
+/** A positive integer from the environment variable `name`, or null when unset. */
+function positiveIntEnv(name: string): number | null {
   let value: string | undefined;
   try {
-    value = Deno.env.get(WASM_THREADS_ENV);
+    value = Deno.env.get(name);
   } catch {
     value = undefined; // no --allow-env
   }
   if (value == null || value === "") return null;
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) {
-    throw new BackendError(`${WASM_THREADS_ENV} must be a positive integer, got "${value}"`);
+    throw new BackendError(`${name} must be a positive integer, got "${value}"`);
   }
   return n;
+}
+
+/** The wasm thread count asked for by {@link WASM_THREADS_ENV}, or null when unset. */
+export function wasmThreadsFromEnv(): number | null {
+  return positiveIntEnv(WASM_THREADS_ENV);
 }
 
 async function useWasm(threads: number | null): Promise<void> {
@@ -152,12 +187,72 @@ async function useWasm(threads: number | null): Promise<void> {
   await activate("wasm");
   unrefWasmThreads();
   registerWasmKernels();
+  unregisterNativeKernels();
+  nativeActive = null;
   const threadCount = wasm.getThreadsCount();
   wasmFlags = {
     simd: Boolean(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT")),
     threads: threadCount > 1,
     threadCount,
   };
+}
+
+/** The native thread count asked for by {@link NATIVE_THREADS_ENV}, or null when unset. */
+export function nativeThreadsFromEnv(): number | null {
+  return positiveIntEnv(NATIVE_THREADS_ENV);
+}
+
+async function useNative(threads: number | null): Promise<void> {
+  let lib: NativeLibrary;
+  try {
+    lib = loadNative();
+  } catch (e) {
+    throw new BackendError(`backend native: ${messageOf(e)}`, { cause: e });
+  }
+  // The rest of the step runs on one wasm thread: oneDNN holds the threads.
+  await useWasm(threadedWasmThreads() ?? 1);
+  const threadCount = threads ?? nativeThreadsFromEnv() ?? 1;
+  registerNativeKernels(threadCount);
+  nativeActive = { library: `oneDNN ${lib.dnnlVersion}`, threadCount };
+}
+
+let nativeProbe: { ok: true } | { ok: false; why: string } | null = null;
+
+/**
+ * Whether the native backend can load here (building its shim on first use), and if not why;
+ * checked once per process.
+ */
+export function nativeAvailability(): { ok: true } | { ok: false; why: string } {
+  if (nativeProbe == null) {
+    try {
+      loadNative();
+      nativeProbe = { ok: true };
+    } catch (e) {
+      const why = e instanceof NativeUnavailableError ? e.message : messageOf(e);
+      nativeProbe = { ok: false, why };
+    }
+  }
+  return nativeProbe;
+}
+
+let autoReported = false;
+
+/**
+ * The backend a choice runs on: `auto` is `native` where its library loads, else `wasm` (with
+ * one line on stderr, once per process, saying why and how to get `native`).
+ */
+export function resolveBackend(choice: BackendChoice): BackendName {
+  if (choice !== "auto") return choice;
+  const native = nativeAvailability();
+  if (native.ok) return "native";
+  if (!autoReported) {
+    autoReported = true;
+    console.error(
+      `backend auto: using wasm, native is unavailable (${native.why}); ` +
+        `to get it: ${NATIVE_INSTALL_HINT}`,
+    );
+  }
+  return "wasm";
 }
 
 /** The part of the WebGPU API that {@link checkWebGpu} uses. */
@@ -290,7 +385,8 @@ async function useTensorflow(): Promise<void> {
 export interface UseBackendOptions {
   /**
    * wasm: the number of threads (default: {@link WASM_THREADS_ENV}, else whatever runs, else
-   * 1). Fixed once the wasm backend has been used in a process.
+   * 1). Fixed once the wasm backend has been used in a process. native: oneDNN's threads
+   * (default: {@link NATIVE_THREADS_ENV}, else 1); the wasm part runs on one thread.
    */
   threads?: number;
 }
@@ -302,13 +398,17 @@ export interface UseBackendOptions {
  *   the ones available), or when a wasm thread count can no longer be changed.
  */
 export async function useBackend(
-  name: BackendName,
+  name: BackendName | "auto",
   options: UseBackendOptions = {},
 ): Promise<BackendName> {
+  if (name === "auto") name = resolveBackend(name);
   if (!isBackendName(name)) {
-    throw new BackendError(`unknown backend "${name}"; available: ${BACKENDS.join(", ")}`);
+    throw new BackendError(`unknown backend "${name}"; available: ${BACKEND_CHOICES.join(", ")}`);
   }
   switch (name) {
+    case "native":
+      await useNative(options.threads ?? null);
+      break;
     case "wasm":
       await useWasm(options.threads ?? null);
       break;

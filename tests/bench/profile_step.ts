@@ -2,7 +2,7 @@
  * Per-kernel profile of one training step on the wasm backend (`deno task profile`).
  *
  *     deno run -A tests/bench/profile_step.ts [--model cnn|resnet20] [--optimizer sgd|sam]
- *       [--steps 5] [--warmup 2] [--clock wall|cpu]
+ *       [--steps 5] [--warmup 2] [--clock wall|cpu] [--backend wasm|native] [--threads N]
  *
  * Runs a few warm-up steps, then profiles `--steps` steps and prints, per kernel name, the
  * number of calls per step, the median over steps of the kernel time per step, and its share
@@ -160,6 +160,8 @@ if (import.meta.main) {
       steps: { type: "string", default: "5" },
       warmup: { type: "string", default: "2" },
       clock: { type: "string", default: "wall" },
+      backend: { type: "string", default: "wasm" },
+      threads: { type: "string", default: "1" },
     },
     strict: true,
   });
@@ -171,7 +173,11 @@ if (import.meta.main) {
   }
   const clock = values.clock as "wall" | "cpu";
   if (clock !== "wall" && clock !== "cpu") throw new Error(`unknown --clock ${clock}`);
-  await useBackend("wasm");
+  const backend = values.backend as "wasm" | "native";
+  if (backend !== "wasm" && backend !== "native") throw new Error(`unknown --backend ${backend}`);
+  const threads = Number(values.threads);
+  if (backend === "native") await useBackend("native", { threads });
+  else await useBackend("wasm", { threads });
   const p = await profileSteps(model, optimizer, {
     steps: Number(values.steps),
     warmup: Number(values.warmup),
@@ -179,7 +185,7 @@ if (import.meta.main) {
   });
   const info = backendInfo();
   console.log(
-    `${model}, ${optimizer} step, batch 128, wasm, ${info.threadCount} thread(s), ${clock} ` +
+    `${model}, ${optimizer} step, batch 128, ${info.name}, ${info.threadCount} thread(s), ${clock} ` +
       `clock, median of ${values.steps} steps, 1-minute load ${Deno.loadavg()[0].toFixed(2)}\n`,
   );
   console.log(profileTable(p));

@@ -53,13 +53,13 @@ function fixture(modelName: StepModel, batch = STEP_BATCH) {
 /**
  * A function that takes one optimizer step on a batch of `batch` images (default 128), and
  * reads the loss back, as the loop's epoch end does at most; params and optimizer state carry
- * over from call to call.
+ * over from call to call. It returns the new parameters (valid until the next call).
  */
 export function makeStepper(
   modelName: StepModel,
   optimizer: "sgd" | "sam",
   batch = STEP_BATCH,
-): () => void {
+): () => Tree {
   const spec: OptimizerSpec = optimizer === "sgd" ? { kind: "sgd" } : { kind: "sam", rho: 0.05 };
   const { run, x, y, deps } = fixture(modelName, batch);
   const base = sgd({ momentum: 0.9, weightDecay: 5e-4 });
@@ -83,6 +83,7 @@ export function makeStepper(
     params = step.params;
     modelState = step.modelState ?? {};
     state = step.state;
+    return params;
   };
 }
 

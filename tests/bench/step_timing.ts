@@ -1,8 +1,10 @@
 /**
  * Times our training steps in this process and prints one JSON line (run by
- * `side_by_side_bench.ts`, once per wasm thread count, since the count is fixed per process):
+ * `side_by_side_bench.ts`, once per backend and thread count, since the wasm thread count is
+ * fixed per process):
  *
- *     LATE_SAM_WASM_THREADS=2 deno run -A tests/bench/step_timing.ts [--models cnn,resnet20]
+ *     deno run -A tests/bench/step_timing.ts [--models cnn,resnet20] [--backend wasm|native]
+ *       [--threads N]
  *
  * For each model: the median wall time of an SGD step, a SAM step, one loss-and-gradient
  * evaluation (`grad`), and a central-difference Hessian-vector product
@@ -87,14 +89,20 @@ export function timeAll(models: readonly StepModel[]): Timing[] {
 if (import.meta.main) {
   const { values } = parseArgs({
     args: Deno.args,
-    options: { models: { type: "string", default: STEP_MODELS.join(",") } },
+    options: {
+      models: { type: "string", default: STEP_MODELS.join(",") },
+      backend: { type: "string", default: "wasm" },
+      threads: { type: "string", default: "1" },
+    },
     strict: true,
   });
   const models = values.models.split(",") as StepModel[];
   for (const m of models) {
     if (!STEP_MODELS.includes(m)) throw new Error(`unknown model ${m}`);
   }
-  await useBackend("wasm");
+  const backend = values.backend;
+  if (backend !== "wasm" && backend !== "native") throw new Error(`unknown --backend ${backend}`);
+  await useBackend(backend, { threads: Number(values.threads) });
   const results = timeAll(models);
   console.log(JSON.stringify({ threadCount: backendInfo().threadCount, results }));
 }

@@ -1,0 +1,121 @@
+/**
+ * Loads the native shim through Deno's FFI and exposes its entry points.
+ *
+ * The shim's functions take the wasm heap (a `Uint8Array` over tfjs-wasm's whole linear
+ * memory, passed zero-copy as a pointer) and one `BigInt64Array` of shapes and byte offsets;
+ * see `shim.c` for the layouts. A non-shared wasm memory's buffer is replaced when the heap
+ * grows, so callers pass the heap's current view on every call, taken after allocating their
+ * outputs.
+ *
+ * oneDNN runs on OpenMP; its default busy-waiting steals the core of a neighbouring worker
+ * process, so `OMP_WAIT_POLICY=passive` is set (unless set already) before the library loads.
+ *
+ * @module
+ */
+import { buildShim, NativeUnavailableError } from "./build.ts";
+
+/** Layout of the convolution parameters (mirrors the enum in `shim.c`). */
+export const CONV_PARAM = {
+  op: 0,
+  threads: 1,
+  n: 2,
+  h: 3,
+  w: 4,
+  ci: 5,
+  kh: 6,
+  kw: 7,
+  co: 8,
+  oh: 9,
+  ow: 10,
+  sh: 11,
+  sw: 12,
+  dh: 13,
+  dw: 14,
+  pt: 15,
+  pl: 16,
+  pb: 17,
+  pr: 18,
+  x: 19,
+  f: 20,
+  y: 21,
+  length: 22,
+} as const;
+
+/** Convolution directions (`CONV_PARAM.op`). */
+export const CONV_OP = { forward: 0, inputGrad: 1, filterGrad: 2 } as const;
+
+/** Layout of the matmul parameters (mirrors the enum in `shim.c`). */
+export const MATMUL_PARAM = {
+  threads: 0,
+  transA: 1,
+  transB: 2,
+  m: 3,
+  n: 4,
+  k: 5,
+  batchA: 6,
+  batchB: 7,
+  a: 8,
+  b: 9,
+  c: 10,
+  length: 11,
+} as const;
+
+const SYMBOLS = {
+  ls_conv2d: { parameters: ["buffer", "buffer"], result: "i32" },
+  ls_matmul: { parameters: ["buffer", "buffer"], result: "i32" },
+  ls_last_error: { parameters: [], result: "pointer" },
+  ls_dnnl_version: { parameters: [], result: "i64" },
+} as const;
+
+/** The loaded shim. */
+export interface NativeLibrary {
+  /** Runs a convolution direction; throws on a oneDNN error. */
+  conv2d(heap: Uint8Array, params: BigInt64Array): void;
+  /** Runs a batched matmul; throws on a oneDNN error. */
+  matmul(heap: Uint8Array, params: BigInt64Array): void;
+  /** oneDNN's version, as loaded (e.g. `2.6.3`). */
+  dnnlVersion: string;
+  /** Path of the shared library. */
+  path: string;
+}
+
+let loaded: NativeLibrary | null = null;
+
+/**
+ * Builds (on first use) and loads the shim, once per process.
+ *
+ * @throws {NativeUnavailableError} when it cannot be built or loaded, saying why.
+ */
+export function loadNative(): NativeLibrary {
+  if (loaded != null) return loaded;
+  const built = buildShim();
+  try {
+    if (!Deno.env.get("OMP_WAIT_POLICY")) Deno.env.set("OMP_WAIT_POLICY", "passive");
+  } catch {
+    // no --allow-env: OpenMP keeps its default
+  }
+  let lib: Deno.DynamicLibrary<typeof SYMBOLS>;
+  try {
+    lib = Deno.dlopen(built.path, SYMBOLS);
+  } catch (e) {
+    throw new NativeUnavailableError(
+      `cannot load ${built.path}: ${e instanceof Error ? e.message : String(e)} ` +
+        "(the oneDNN runtime libdnnl2 may be missing)",
+      { cause: e },
+    );
+  }
+  const check = (what: string, rc: number) => {
+    if (rc === 0) return;
+    const p = lib.symbols.ls_last_error();
+    const why = p == null ? "" : new Deno.UnsafePointerView(p).getCString();
+    throw new Error(`native ${what}: ${why || `error ${rc}`}`);
+  };
+  const v = Number(lib.symbols.ls_dnnl_version());
+  loaded = {
+    conv2d: (heap, params) => check("conv2d", lib.symbols.ls_conv2d(heap, params)),
+    matmul: (heap, params) => check("matmul", lib.symbols.ls_matmul(heap, params)),
+    dnnlVersion: `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`,
+    path: built.path,
+  };
+  return loaded;
+}

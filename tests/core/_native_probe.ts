@@ -1,0 +1,17 @@
+/**
+ * Prints the sha256 of the ResNet-20 parameters after two SGD steps on the native backend
+ * (thread count from `LATE_SAM_NATIVE_THREADS`): `native_test.ts` compares processes.
+ *
+ * @module
+ */
+import { useBackend } from "../../core/backend.ts";
+import { sha256Hex } from "../../core/config.ts";
+import { treeToArrays } from "../../core/tree.ts";
+import { makeStepper } from "../bench/step_fixture.ts";
+
+await useBackend("native");
+const step = makeStepper("resnet20", "sgd", 8);
+step();
+const params = step();
+const flat = Float32Array.from(Object.values(treeToArrays(params)).flatMap((a) => [...a]));
+console.log(sha256Hex(new Uint8Array(flat.buffer)));
