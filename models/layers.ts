@@ -45,6 +45,7 @@ import { createRng, deriveKey, type RngKey } from "../core/random.ts";
 import type { Tree } from "../core/tree.ts";
 import type { ApplyOptions, Mode, Model, ModelOutput } from "../core/model.ts";
 import { reluBackprop } from "../core/wasm/relu_backprop.ts";
+import { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from "../core/native/kernels.ts";
 
 // ---------------------------------------------------------------------------------------
 // Layers
@@ -228,9 +229,29 @@ export function batchNorm<T extends tf.Tensor>(
     );
   }
   const stats: { mean?: tf.Tensor; var?: tf.Tensor } = {};
+  // The native backend computes the op and its gradient in one kernel each.
+  const fused = tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) != null;
   const normalize = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xIn, gamma, beta] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
+    if (fused) {
+      const [y, batchMean, batchVar, r] = tf.engine().runKernel(
+        BATCH_NORM_TRAIN,
+        { x: xIn, gamma, beta },
+        { eps },
+      ) as tf.Tensor[];
+      stats.mean = tf.keep(tf.clone(batchMean));
+      stats.var = tf.keep(batchVar);
+      save([xIn, batchMean, r, gamma]);
+      return {
+        value: y,
+        gradFunc: (dy, saved) => {
+          const [xs, mean, rs, g] = saved;
+          const inputs = { dy: dy as tf.Tensor, x: xs, mean, r: rs, gamma: g };
+          return tf.engine().runKernel(BATCH_NORM_TRAIN_GRAD, inputs, {}) as tf.Tensor[];
+        },
+      };
+    }
     const batchMean = tf.mean(xIn, axes);
     const centered = tf.sub(xIn, batchMean);
     const batchVar = tf.mean(tf.square(centered), axes);

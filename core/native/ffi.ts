@@ -60,9 +60,42 @@ export const MATMUL_PARAM = {
   length: 11,
 } as const;
 
+/** Layout of the BatchNorm forward parameters (mirrors `shim.c`). */
+export const BN_FORWARD_PARAM = {
+  m: 0,
+  c: 1,
+  x: 2,
+  gamma: 3,
+  beta: 4,
+  y: 5,
+  mean: 6,
+  variance: 7,
+  r: 8,
+  length: 9,
+} as const;
+
+/** Layout of the BatchNorm backward parameters (mirrors `shim.c`). */
+export const BN_BACKWARD_PARAM = {
+  m: 0,
+  c: 1,
+  dy: 2,
+  x: 3,
+  mean: 4,
+  r: 5,
+  gamma: 6,
+  dx: 7,
+  dgamma: 8,
+  dbeta: 9,
+  length: 10,
+} as const;
+
 const SYMBOLS = {
   ls_conv2d: { parameters: ["buffer", "buffer"], result: "i32" },
   ls_matmul: { parameters: ["buffer", "buffer"], result: "i32" },
+  ls_bn_forward: { parameters: ["buffer", "buffer", "f64"], result: "i32" },
+  ls_bn_backward: { parameters: ["buffer", "buffer"], result: "i32" },
+  ls_relu_backprop: { parameters: ["buffer", "i64", "i64", "i64", "i64"], result: "i32" },
+  ls_max_pool2_grad: { parameters: ["buffer", "buffer"], result: "i32" },
   ls_last_error: { parameters: [], result: "pointer" },
   ls_dnnl_version: { parameters: [], result: "i64" },
 } as const;
@@ -73,6 +106,14 @@ export interface NativeLibrary {
   conv2d(heap: Uint8Array, params: BigInt64Array): void;
   /** Runs a batched matmul; throws on a oneDNN error. */
   matmul(heap: Uint8Array, params: BigInt64Array): void;
+  /** Train-mode BatchNorm forward ({@link BN_FORWARD_PARAM}). */
+  bnForward(heap: Uint8Array, params: BigInt64Array, eps: number): void;
+  /** Train-mode BatchNorm backward ({@link BN_BACKWARD_PARAM}). */
+  bnBackward(heap: Uint8Array, params: BigInt64Array): void;
+  /** ReLU's gradient from its output: n values at byte offsets dy, y, dx. */
+  reluBackprop(heap: Uint8Array, n: number, dy: number, y: number, dx: number): void;
+  /** 2×2 stride-2 max-pool gradient: [n, h, w, c, x, dy, dx]. */
+  maxPool2Grad(heap: Uint8Array, params: BigInt64Array): void;
   /** oneDNN's version, as loaded (e.g. `2.6.3`). */
   dnnlVersion: string;
   /** Path of the shared library. */
@@ -114,6 +155,16 @@ export function loadNative(): NativeLibrary {
   loaded = {
     conv2d: (heap, params) => check("conv2d", lib.symbols.ls_conv2d(heap, params)),
     matmul: (heap, params) => check("matmul", lib.symbols.ls_matmul(heap, params)),
+    bnForward: (heap, params, eps) =>
+      check("BatchNorm", lib.symbols.ls_bn_forward(heap, params, eps)),
+    bnBackward: (heap, params) => check("BatchNorm grad", lib.symbols.ls_bn_backward(heap, params)),
+    reluBackprop: (heap, n, dy, y, dx) =>
+      check(
+        "ReluBackprop",
+        lib.symbols.ls_relu_backprop(heap, BigInt(n), BigInt(dy), BigInt(y), BigInt(dx)),
+      ),
+    maxPool2Grad: (heap, params) =>
+      check("MaxPoolGrad", lib.symbols.ls_max_pool2_grad(heap, params)),
     dnnlVersion: `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`,
     path: built.path,
   };

@@ -10,7 +10,29 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { CONV_OP, CONV_PARAM as P, MATMUL_PARAM as Q, type NativeLibrary } from "./ffi.ts";
+import { isPool2, type PoolAttrs } from "../wasm/max_pool_grad.ts";
+import { RELU_BACKPROP } from "../wasm/relu_backprop.ts";
+import {
+  BN_BACKWARD_PARAM as G,
+  BN_FORWARD_PARAM as B,
+  CONV_OP,
+  CONV_PARAM as P,
+  MATMUL_PARAM as Q,
+  type NativeLibrary,
+} from "./ffi.ts";
+
+/**
+ * Train-mode BatchNorm over the last axis (a kernel of this project's, native only): inputs
+ * `x`, `gamma`, `beta`, attribute `eps`; outputs `y`, the batch mean, the biased batch
+ * variance and `r = 1/√(var + eps)`.
+ */
+export const BATCH_NORM_TRAIN = "LateSamBatchNormTrain";
+
+/**
+ * The gradient of {@link BATCH_NORM_TRAIN}: inputs `dy`, `x`, `mean`, `r`, `gamma`; outputs
+ * `dx`, `dgamma`, `dbeta`.
+ */
+export const BATCH_NORM_TRAIN_GRAD = "LateSamBatchNormTrainGrad";
 
 /** The parts of tfjs' `BackendWasm` the native kernels use. */
 interface WasmBackend extends tf.KernelBackend {
@@ -211,10 +233,79 @@ const batchMatMul: NativeKernelBuilder = (ctx, fallback) => (args) => {
   return c;
 };
 
-/** The native kernels by the tfjs kernel name they replace. */
+const offset = (backend: WasmBackend, t: tf.TensorInfo) =>
+  BigInt(backend.getMemoryOffset(t.dataId));
+
+const batchNormTrain: NativeKernelBuilder = (ctx) => (args) => {
+  const { x, gamma, beta } = args.inputs as Record<string, tf.TensorInfo>;
+  const { eps } = args.attrs as unknown as { eps: number };
+  const c = x.shape[x.shape.length - 1];
+  const backend = args.backend as WasmBackend;
+  const y = backend.makeOutput([...x.shape], "float32");
+  const [mean, variance, r] = [0, 1, 2].map(() => backend.makeOutput([c], "float32"));
+  const b = new BigInt64Array(B.length);
+  b[B.m] = BigInt(sizeOf(x.shape) / c);
+  b[B.c] = BigInt(c);
+  const tensors = { x, gamma, beta, y, mean, variance, r };
+  for (const [name, t] of Object.entries(tensors)) {
+    b[B[name as keyof typeof tensors]] = offset(backend, t);
+  }
+  ctx.lib.bnForward(backend.wasm.HEAPU8, b, eps);
+  return [y, mean, variance, r];
+};
+
+const batchNormTrainGrad: NativeKernelBuilder = (ctx) => (args) => {
+  const { dy, x, mean, r, gamma } = args.inputs as Record<string, tf.TensorInfo>;
+  const c = x.shape[x.shape.length - 1];
+  const backend = args.backend as WasmBackend;
+  const dx = backend.makeOutput([...x.shape], "float32");
+  const [dgamma, dbeta] = [0, 1].map(() => backend.makeOutput([c], "float32"));
+  const g = new BigInt64Array(G.length);
+  g[G.m] = BigInt(sizeOf(x.shape) / c);
+  g[G.c] = BigInt(c);
+  const tensors = { dy, x, mean, r, gamma, dx, dgamma, dbeta };
+  for (const [name, t] of Object.entries(tensors)) {
+    g[G[name as keyof typeof tensors]] = offset(backend, t);
+  }
+  ctx.lib.bnBackward(backend.wasm.HEAPU8, g);
+  return [dx, dgamma, dbeta];
+};
+
+const reluBackprop: NativeKernelBuilder = (ctx, fallback) => (args) => {
+  const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
+  if (dy.dtype !== "float32" || y.dtype !== "float32" || !sameShape(dy.shape, y.shape)) {
+    return needFallback(RELU_BACKPROP, fallback)(args);
+  }
+  const backend = args.backend as WasmBackend;
+  const dx = backend.makeOutput([...dy.shape], "float32");
+  const [a, b, c] = [dy, y, dx].map((t) => backend.getMemoryOffset(t.dataId));
+  ctx.lib.reluBackprop(backend.wasm.HEAPU8, sizeOf(dy.shape), a, b, c);
+  return dx;
+};
+
+const maxPoolGrad: NativeKernelBuilder = (ctx, fallback) => (args) => {
+  const { dy, input } = args.inputs as { dy: tf.TensorInfo; input: tf.TensorInfo };
+  if (input.dtype !== "float32" || !isPool2(input.shape, args.attrs as unknown as PoolAttrs)) {
+    return needFallback(tf.MaxPoolGrad, fallback)(args);
+  }
+  const backend = args.backend as WasmBackend;
+  const dx = backend.makeOutput([...input.shape], "float32");
+  const s = BigInt64Array.from([
+    ...input.shape.map(BigInt),
+    ...[input, dy, dx].map((t) => offset(backend, t)),
+  ]);
+  ctx.lib.maxPool2Grad(backend.wasm.HEAPU8, s);
+  return dx;
+};
+
+/** The native kernels by the tfjs kernel name they replace (or add). */
 export const NATIVE_KERNELS: Readonly<Record<string, NativeKernelBuilder>> = {
   [tf.Conv2D]: conv2D,
   [tf.Conv2DBackpropInput]: conv2DBackpropInput,
   [tf.Conv2DBackpropFilter]: conv2DBackpropFilter,
   [tf.BatchMatMul]: batchMatMul,
+  [tf.MaxPoolGrad]: maxPoolGrad,
+  [RELU_BACKPROP]: reluBackprop,
+  [BATCH_NORM_TRAIN]: batchNormTrain,
+  [BATCH_NORM_TRAIN_GRAD]: batchNormTrainGrad,
 };

@@ -15,9 +15,10 @@
  * Return values: 0 on success, otherwise a oneDNN status (> 0) or -1 (out of memory);
  * ls_last_error() names the failing call.
  *
- * Build: gcc -O2 -fPIC -shared -fopenmp shim.c -ldnnl (core/native/build.ts does this).
+ * Build: gcc -O3 -ffp-contract=off -fPIC -shared -fopenmp shim.c -ldnnl -lm (build.ts does it).
  */
 #include <oneapi/dnnl/dnnl.h>
+#include <math.h>
 #include <omp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -236,5 +237,150 @@ int ls_matmul(uint8_t *heap, const int64_t *q) {
     CHECK(dnnl_sgemm(ta, tb, m, n, k, 1.0f, ai, q[Q_TRANS_A] ? m : k, bi,
         q[Q_TRANS_B] ? k : n, 0.0f, c + i * m * n, n));
   }
+  return 0;
+}
+
+/*
+ * Elementwise kernels in plain C. Loops run over the channel (innermost, NHWC) axis with one
+ * accumulator per channel, so no sum is reordered: the bits are the same whichever vector
+ * width a clone below uses (the build turns off fused multiply-add contraction for that).
+ */
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+#define F32(off) ((float *)(heap + (off)))
+
+/* BatchNorm forward parameters b[]. */
+enum { B_M, B_C, B_X, B_GAMMA, B_BETA, B_Y, B_MEAN, B_VAR, B_R, B_LEN };
+
+/**
+ * Train-mode BatchNorm over the last axis of an [M, C] tensor: the batch mean, the biased
+ * batch variance (double accumulators), r = 1/sqrt(var + eps) and y = (x - mean)·γr + β.
+ */
+CLONES int ls_bn_forward(uint8_t *heap, const int64_t *b, double eps) {
+  const int64_t m = b[B_M], c = b[B_C];
+  const float *x = F32(b[B_X]), *gamma = F32(b[B_GAMMA]), *beta = F32(b[B_BETA]);
+  float *y = F32(b[B_Y]), *mean = F32(b[B_MEAN]), *var = F32(b[B_VAR]), *r = F32(b[B_R]);
+  double *acc = calloc((size_t)c, sizeof(double));
+  float *scale = malloc((size_t)c * sizeof(float));
+  if (acc == NULL || scale == NULL) {
+    free(acc);
+    free(scale);
+    return fail(-1, "malloc");
+  }
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < c; j++) acc[j] += x[i * c + j];
+  for (int64_t j = 0; j < c; j++) {
+    mean[j] = (float)(acc[j] / (double)m);
+    acc[j] = 0;
+  }
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < c; j++) {
+      const double d = x[i * c + j] - mean[j];
+      acc[j] += d * d;
+    }
+  for (int64_t j = 0; j < c; j++) {
+    var[j] = (float)(acc[j] / (double)m);
+    r[j] = (float)(1.0 / sqrt((double)var[j] + eps));
+    scale[j] = gamma[j] * r[j];
+  }
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < c; j++) y[i * c + j] = (x[i * c + j] - mean[j]) * scale[j] + beta[j];
+  free(acc);
+  free(scale);
+  return 0;
+}
+
+/* BatchNorm backward parameters g[]. */
+enum { G_M, G_C, G_DY, G_X, G_MEAN, G_R, G_GAMMA, G_DX, G_DGAMMA, G_DBETA, G_LEN };
+
+/**
+ * The gradient of train-mode BatchNorm from dy, x and the forward's mean and r (xc = x - mean,
+ * scale = γr): dβ = Σ dy, dγ = r·Σ dy·xc, dx = scale·dy - xc·(scale·r·dγ/M) - scale·dβ/M.
+ */
+CLONES int ls_bn_backward(uint8_t *heap, const int64_t *g) {
+  const int64_t m = g[G_M], c = g[G_C];
+  const float *dy = F32(g[G_DY]), *x = F32(g[G_X]), *mean = F32(g[G_MEAN]);
+  const float *r = F32(g[G_R]), *gamma = F32(g[G_GAMMA]);
+  float *dx = F32(g[G_DX]), *dgamma = F32(g[G_DGAMMA]), *dbeta = F32(g[G_DBETA]);
+  double *sdy = calloc((size_t)c, sizeof(double)), *sdyx = calloc((size_t)c, sizeof(double));
+  float *scale = malloc((size_t)c * sizeof(float)), *k = malloc((size_t)c * sizeof(float));
+  float *shift = malloc((size_t)c * sizeof(float));
+  int rc = 0;
+  if (sdy == NULL || sdyx == NULL || scale == NULL || k == NULL || shift == NULL) {
+    rc = fail(-1, "malloc");
+    goto done;
+  }
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < c; j++) {
+      const float d = dy[i * c + j];
+      sdy[j] += d;
+      sdyx[j] += (double)d * (x[i * c + j] - mean[j]);
+    }
+  for (int64_t j = 0; j < c; j++) {
+    dbeta[j] = (float)sdy[j];
+    dgamma[j] = (float)(sdyx[j] * r[j]);
+    scale[j] = gamma[j] * r[j];
+    k[j] = scale[j] * r[j] * dgamma[j] / (float)m;
+    shift[j] = scale[j] * dbeta[j] / (float)m;
+  }
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < c; j++) {
+      const int64_t at = i * c + j;
+      dx[at] = dy[at] * scale[j] - (x[at] - mean[j]) * k[j] - shift[j];
+    }
+done:
+  free(sdy);
+  free(sdyx);
+  free(scale);
+  free(k);
+  free(shift);
+  return rc;
+}
+
+/**
+ * ReLU's gradient dx = dy·[y > 0] from the ReLU's output y, on raw bits (n values): bitwise
+ * the wasm kernel's (`core/wasm/relu_backprop.ts`), zeroed entries keep dy's sign.
+ */
+CLONES int ls_relu_backprop(uint8_t *heap, int64_t n, int64_t dy_off, int64_t y_off,
+    int64_t dx_off) {
+  const int32_t *dy = (const int32_t *)(heap + dy_off), *y = (const int32_t *)(heap + y_off);
+  int32_t *dx = (int32_t *)(heap + dx_off);
+  for (int64_t i = 0; i < n; i++) {
+    const int32_t v = y[i];
+    const int32_t zeroed = (int32_t)(((uint32_t)(v | (int32_t)((uint32_t)v - 1u))) >> 31);
+    dx[i] = dy[i] & ((zeroed - 1) | INT32_MIN);
+  }
+  return 0;
+}
+
+/* A float's bits as an integer that orders like the float (for non-NaN values). */
+static inline int32_t order_key(int32_t u) { return u ^ ((u >> 31) & 0x7fffffff); }
+
+/**
+ * The gradient of a 2×2, stride-2, unpadded max pool over NHWC x [n, h, w, c]: each window's
+ * dy goes to its last maximal entry in row-major order, as the wasm kernel does
+ * (`core/wasm/max_pool_grad.ts`); every other entry of dx is zero.
+ */
+CLONES int ls_max_pool2_grad(uint8_t *heap, const int64_t *s) {
+  const int64_t n = s[0], h = s[1], w = s[2], c = s[3];
+  const int32_t *x = (const int32_t *)(heap + s[4]), *dy = (const int32_t *)(heap + s[5]);
+  int32_t *dx = (int32_t *)(heap + s[6]);
+  const int64_t oh = h / 2, ow = w / 2, row = w * c;
+  memset(dx, 0, (size_t)(n * h * w * c) * sizeof(int32_t));
+  int64_t o = 0;
+  for (int64_t b = 0; b < n; b++)
+    for (int64_t i = 0; i < oh; i++)
+      for (int64_t j = 0; j < ow; j++) {
+        const int64_t p0 = (b * h + 2 * i) * row + 2 * j * c;
+        for (int64_t k = 0; k < c; k++, o++) {
+          const int64_t p = p0 + k;
+          int32_t best = order_key(x[p]);
+          int64_t at = p;
+          if (order_key(x[p + c]) >= best) best = order_key(x[p + c]), at = p + c;
+          if (order_key(x[p + row]) >= best) best = order_key(x[p + row]), at = p + row;
+          if (order_key(x[p + row + c]) >= best) at = p + row + c;
+          dx[at] = dy[o];
+        }
+      }
   return 0;
 }

@@ -27,7 +27,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { bitViews, makeOutput } from "./kernel_util.ts";
 
-interface PoolAttrs {
+/** The attributes of a pooling kernel. */
+export interface PoolAttrs {
   filterSize: [number, number] | number;
   strides: [number, number] | number;
   pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
@@ -35,7 +36,7 @@ interface PoolAttrs {
 }
 
 /** Whether the pool is a non-overlapping, unpadded 2×2 pool with stride 2 on NHWC data. */
-function isPool2(xShape: number[], a: PoolAttrs): boolean {
+export function isPool2(xShape: number[], a: PoolAttrs): boolean {
   if (xShape.length !== 4) return false;
   const info = tf.backend_util.computePool2DInfo(
     xShape as [number, number, number, number],

@@ -7,7 +7,9 @@ import {
   resolveBackend,
   useBackend,
 } from "../../core/backend.ts";
+import { BATCH_NORM_TRAIN } from "../../core/native/kernels.ts";
 import { treeToArrays } from "../../core/tree.ts";
+import { batchNorm, relu } from "../../models/layers.ts";
 import { makeStepper, type StepModel } from "../bench/step_fixture.ts";
 import { CASES, convGrads, label } from "./wasm/_conv_cases.ts";
 import { assertBitwise, relError, values } from "./wasm/_helpers.ts";
@@ -190,5 +192,61 @@ Deno.test({
     assert.equal(resolveBackend("auto"), "native");
     assert.equal(resolveBackend("wasm"), "wasm");
     assert.equal(resolveBackend("cpu"), "cpu");
+  },
+});
+
+Deno.test({
+  name: "native BatchNorm (forward, running statistics, gradient) matches the cpu backend",
+  ignore,
+  fn: async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const out: Float32Array[] = [];
+        for (const shape of [[4, 5, 3, 6], [7, 3]]) {
+          const c = shape[shape.length - 1];
+          const x = tf.add(tf.tensor(values(shape.reduce((a, b) => a * b), 11), shape), 0.3);
+          const bn = {
+            gamma: tf.tensor(values(c, 12)),
+            beta: tf.tensor(values(c, 13)),
+            mean: tf.zeros([c]),
+            var: tf.ones([c]),
+          };
+          const w = tf.tensor(values(x.size, 14), shape);
+          const f = (a: tf.Tensor, g: tf.Tensor, b: tf.Tensor) =>
+            tf.sum(tf.mul(batchNorm(a, { ...bn, gamma: g, beta: b }, "train").y, w));
+          const grads = tf.grads(f)([x, bn.gamma, bn.beta]);
+          const fwd = batchNorm(x, bn, "train");
+          for (const t of [fwd.y, fwd.mean!, fwd.var!, ...grads]) {
+            out.push(t.dataSync() as Float32Array);
+          }
+        }
+        return out;
+      });
+    await useBackend("cpu");
+    const expected = run();
+    await useBackend("native");
+    assert.ok(tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) != null, "fused kernel in use");
+    run().forEach((g, i) => assert.ok(relError(g, expected[i]) <= 2e-6, `output ${i}`));
+  },
+});
+
+Deno.test({
+  name: "native ReLU and 2×2 max-pool gradients are bitwise the wasm kernels'",
+  ignore,
+  fn: async () => {
+    const run = () =>
+      tf.tidy(() => {
+        // Ties (repeated values) and odd sizes: the last maximum of a window takes dy.
+        const x = tf.round(tf.mul(tf.tensor4d(values(3 * 7 * 9 * 5, 15), [3, 7, 9, 5]), 3));
+        const [dPool] = tf.grads((a: tf.Tensor) =>
+          tf.sum(tf.mul(tf.maxPool(a as tf.Tensor4D, 2, 2, "valid"), 1.5))
+        )([x]);
+        const [dRelu] = tf.grads((a: tf.Tensor) => tf.sum(tf.mul(relu(a), a)))([x]);
+        return [dPool, dRelu].map((t) => t.dataSync() as Float32Array);
+      });
+    await useBackend("wasm");
+    const expected = run();
+    await useBackend("native");
+    run().forEach((g, i) => assertBitwise(g, expected[i], `gradient ${i}`));
   },
 });
