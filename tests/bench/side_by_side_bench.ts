@@ -1,8 +1,8 @@
 /**
  * `deno task bench`: our training steps next to PyTorch's, on the same machine, in one run.
  *
- * Runs `step_timing.ts` in a fresh process with 1 and with 2 wasm threads (the thread count
- * is fixed per process), and, when Debian's `python3-torch` is installed (`/usr/bin/python3
+ * Runs `step_timing.ts` in a fresh process per backend (native, wasm) and thread count (1, 2;
+ * the wasm thread count is fixed per process), and, when Debian's `python3-torch` is installed (`/usr/bin/python3
  * -c "import torch"` works), `torch_step.py` with 1 and 2 PyTorch threads, then prints one
  * table: SGD step, SAM step, gradient and HVP per model, milliseconds and the ratio ours /
  * PyTorch at equal thread counts, images/s, and the SAM/SGD and HVP/gradient cost ratios.
@@ -16,39 +16,59 @@
  *
  * @module
  */
-import { WASM_THREADS_ENV } from "../../core/backend.ts";
 import { STEP_BATCH, STEP_MODELS, type StepModel } from "./step_fixture.ts";
 import type { Timing } from "./step_timing.ts";
 
 const PYTHON = "/usr/bin/python3";
 const WHATS = ["sgd", "sam", "grad", "hvp"] as const;
 type What = (typeof WHATS)[number];
-/** ms by model, what and thread count. */
+/** Where a timing comes from. */
+type Source = "native" | "wasm" | "torch";
+/** ms by model, what, thread count and source. */
 type Table = Map<string, number>;
-const key = (m: string, w: string, t: number) => `${m}/${w}/${t}`;
+const key = (m: string, w: string, t: number, source: Source) => `${m}/${w}/${t}/${source}`;
 
 function decode(b: Uint8Array): string {
   return new TextDecoder().decode(b);
 }
 
-/** Our timings with `threads` wasm threads, from a fresh process. */
-async function ours(threads: number, models: readonly StepModel[], into: Table): Promise<void> {
+/** Our timings on `backend` with `threads` threads, from a fresh process. */
+async function ours(
+  backend: Source,
+  threads: number,
+  models: readonly StepModel[],
+  into: Table,
+): Promise<string | null> {
   const script = new URL("./step_timing.ts", import.meta.url).pathname;
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", script, "--models", models.join(",")],
-    env: { [WASM_THREADS_ENV]: String(threads) },
+    args: [
+      "run",
+      "-A",
+      script,
+      "--models",
+      models.join(","),
+      "--backend",
+      backend,
+      "--threads",
+      String(threads),
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (out.code !== 0) throw new Error(`step_timing.ts failed: ${decode(out.stderr)}`);
+  if (out.code !== 0) {
+    const why = decode(out.stderr).trim().split("\n").pop();
+    if (backend === "native") return `native: ${why}`;
+    throw new Error(`step_timing.ts failed: ${decode(out.stderr)}`);
+  }
   const res = JSON.parse(decode(out.stdout).trim().split("\n").pop()!) as {
     threadCount: number;
     results: Timing[];
   };
   if (res.threadCount !== threads) {
-    throw new Error(`asked for ${threads} wasm threads, ran on ${res.threadCount}`);
+    throw new Error(`asked for ${threads} ${backend} threads, ran on ${res.threadCount}`);
   }
-  for (const r of res.results) into.set(key(r.model, r.what, threads), r.ms);
+  for (const r of res.results) into.set(key(r.model, r.what, threads, backend), r.ms);
+  return null;
 }
 
 /** PyTorch's timings (threads 1 and 2), or the reason there are none. */
@@ -76,7 +96,7 @@ async function pytorch(models: readonly StepModel[], into: Table): Promise<strin
     torch: string;
     results: { model: string; what: What; threads: number; ms: number }[];
   };
-  for (const r of res.results) into.set(key(r.model, r.what, r.threads) + "/torch", r.ms);
+  for (const r of res.results) into.set(key(r.model, r.what, r.threads, "torch"), r.ms);
   return null;
 }
 
@@ -86,38 +106,39 @@ const ratio = (a: number | undefined, b: number | undefined) =>
 
 /** The side-by-side table as Markdown. */
 export function sideBySide(t: Table, models: readonly StepModel[]): string {
+  const columns: [Source, number][] = [
+    ["native", 1],
+    ["native", 2],
+    ["wasm", 1],
+    ["wasm", 2],
+    ["torch", 1],
+    ["torch", 2],
+  ];
+  const name = (s: Source) => (s === "torch" ? "PyTorch" : s);
   const lines = [
-    "| model | measured | ours 1 thr (ms) | ours 2 thr | PyTorch 1 thr | PyTorch 2 thr | " +
-    "ours/PyTorch 1 thr | ours/PyTorch 2 thr | ours images/s (2 thr) |",
-    "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    `| model | measured | ${columns.map(([s, n]) => `${name(s)} ${n} thr`).join(" | ")} | ` +
+    "native/PyTorch 1 thr | native/PyTorch 2 thr |",
+    `| --- | --- | ${columns.map(() => "---:").join(" | ")} | ---: | ---: |`,
   ];
   const label: Record<What, string> = {
-    sgd: "SGD step",
-    sam: "SAM step",
-    grad: "gradient",
-    hvp: "HVP",
+    sgd: "SGD step (ms)",
+    sam: "SAM step (ms)",
+    grad: "gradient (ms)",
+    hvp: "HVP (ms)",
   };
   for (const m of models) {
     for (const w of WHATS) {
-      const o1 = t.get(key(m, w, 1));
-      const o2 = t.get(key(m, w, 2));
-      const p1 = t.get(key(m, w, 1) + "/torch");
-      const p2 = t.get(key(m, w, 2) + "/torch");
-      const ips = o2 == null ? "–" : (STEP_BATCH / (o2 / 1000)).toFixed(0);
-      lines.push(
-        `| ${m} | ${label[w]} | ${fmt(o1)} | ${fmt(o2)} | ${fmt(p1)} | ${fmt(p2)} | ` +
-          `${ratio(o1, p1)} | ${ratio(o2, p2)} | ${w === "sgd" || w === "sam" ? ips : ""} |`,
+      const cells = columns.map(([s, n]) => fmt(t.get(key(m, w, n, s))));
+      const vs = [1, 2].map((n) =>
+        ratio(t.get(key(m, w, n, "native")), t.get(key(m, w, n, "torch")))
       );
+      lines.push(`| ${m} | ${label[w]} | ${cells.join(" | ")} | ${vs.join(" | ")} |`);
     }
     for (const [w, base, what] of [["sam", "sgd", "SAM/SGD"], ["hvp", "grad", "HVP/gradient"]]) {
-      const cell = (threads: number, torch: boolean) => {
-        const s = torch ? "/torch" : "";
-        return ratio(t.get(key(m, w, threads) + s), t.get(key(m, base, threads) + s));
-      };
-      lines.push(
-        `| ${m} | ${what} cost | ${cell(1, false)} | ${cell(2, false)} | ${cell(1, true)} | ` +
-          `${cell(2, true)} | | | |`,
+      const cells = columns.map(([s, n]) =>
+        ratio(t.get(key(m, w, n, s)), t.get(key(m, base, n, s)))
       );
+      lines.push(`| ${m} | ${what} cost | ${cells.join(" | ")} | | |`);
     }
   }
   return lines.join("\n");
@@ -129,16 +150,23 @@ async function main(): Promise<void> {
   const load = () => Deno.loadavg()[0].toFixed(2);
   const before = load();
   const table: Table = new Map();
-  await ours(1, models, table);
-  await ours(2, models, table);
-  const missing = await pytorch(models, table);
+  const missing: string[] = [];
+  for (const backend of ["native", "wasm"] as const) {
+    for (const threads of [1, 2]) {
+      const why = await ours(backend, threads, models, table);
+      if (why != null && !missing.includes(why)) missing.push(why);
+    }
+  }
+  const torch = await pytorch(models, table);
+  if (torch != null) missing.push(`PyTorch: ${torch}`);
   console.log(
-    `\nTraining steps, batch ${STEP_BATCH}: ours (tfjs wasm) vs PyTorch (CPU), ` +
+    `\nTraining steps, batch ${STEP_BATCH}: ours (native: oneDNN kernels; wasm: tfjs wasm) ` +
+      `vs PyTorch (CPU), ` +
       `1-minute load ${before} before, ${load()} after. HVP: ours central-difference ` +
       `(2 gradients), PyTorch exact (double backprop).\n`,
   );
   console.log(sideBySide(table, models));
-  if (missing != null) console.log(`\nNo PyTorch column: ${missing}.`);
+  for (const why of missing) console.log(`\nMissing column(s), ${why}.`);
   console.log();
 }
 
