@@ -109,7 +109,7 @@ export async function figureView(
   const source = displayPath(dir);
   const view: FigureView = {
     figure,
-    caption: captionFor(figure, manifest.config, spec),
+    caption: captionFor(figure, manifest.config, spec, manifest.scale),
     scale: manifest.scale,
     scaleNote: scaleNote(manifest.scale),
     source,
