@@ -367,8 +367,9 @@ export const DEVIATIONS: readonly Deviation[] = [
     scales: ALL,
     paper: "The authors' AT script uses Madry-style WideResNets (pre-activation, LeakyReLU " +
       "0.1, average-pool shortcuts).",
-    ours: "Not implemented: the paper scale uses wrn16-8 (the WideResNet of their SAM " +
-      "experiments); the smaller scales use the reference CNN, which has no BatchNorm.",
+    ours: "WideResNet16_8_madry is not implemented: the paper scale uses wrn16-8 (the " +
+      "WideResNet of their SAM experiments); the smaller scales use the reference CNN, which " +
+      "has no BatchNorm.",
     why: "One WideResNet implementation serves both experiments.",
     basis: "verified",
     dryRun: { list: "at", label: "model" },
@@ -380,7 +381,8 @@ export const DEVIATIONS: readonly Deviation[] = [
     figures: [...AT_FIGURES],
     scales: PAPER,
     paper: "The paper's values are not known.",
-    ours: "The AT script's defaults: T = 160, learning rate 0.01 with the WideResNet step " +
+    ours: "The defaults of the authors' ERM_to_Adv.py: T = 160, learning rate 0.01 with the " +
+      "WideResNet step " +
       "schedule, weight decay 1e-4, batch 128, momentum 0.9, crop and flip without Cutout.",
     why: "The released script is the only source.",
     basis: "inferred",
