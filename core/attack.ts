@@ -1,6 +1,7 @@
 /**
  * Projected gradient descent (PGD) attacks on a pure model: the adversarial examples of the
- * authors' adversarial training (SPEC §8, their `FastGradientSignUntargeted`).
+ * authors' adversarial training (docs/paper.md#adversarial-training, their
+ * `FastGradientSignUntargeted`).
  *
  * Given clean inputs x₀ in the box [lo, hi] (default [0, 1]: AT models see unnormalized
  * pixels) and labels y, {@link pgdAttack} runs k steps of
@@ -41,7 +42,8 @@ export const pgdConfigSchema = z.strictObject({
 export type PgdConfig = z.output<typeof pgdConfigSchema>;
 
 /**
- * The authors' defaults (`ERM_to_Adv.py`, SPEC §8): L∞, ε = 4/255 (0.0157), α = 2/255
+ * The authors' defaults (`ERM_to_Adv.py`, docs/paper.md#adversarial-training): L∞, ε = 4/255
+ * (0.0157), α = 2/255
  * (0.00784), k = 10, for training and for the robust evaluation.
  */
 export const AUTHORS_PGD: Readonly<PgdConfig> = Object.freeze({
@@ -226,7 +228,7 @@ export interface PgdAdversaryOptions {
 
 /**
  * The training loop's {@link Adversary} for PGD: random start from the step's key in
- * training, none at evaluation, model in eval mode (SPEC §8).
+ * training, none at evaluation, model in eval mode (docs/paper.md#adversarial-training).
  */
 export function pgdAdversary(options: PgdAdversaryOptions): Adversary {
   const { model, config, loss, box } = options;

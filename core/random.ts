@@ -12,7 +12,8 @@
  * - streams are independent of the order in which they are created: epoch 7's shuffle of a
  *   run is the same whether or not epochs 0–6 were run in this process (resume, branching);
  * - runs that share a seed share exactly the draws whose paths they share, as the authors'
- *   per-epoch reseeding does (SPEC §3.3): an SGD→SAM run and the SGD baseline see the same
+ *   per-epoch reseeding does (docs/paper.md#switching): an SGD→SAM run and the SGD baseline see
+ * the same
  *   batches up to the switch epoch.
  *
  * @module

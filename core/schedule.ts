@@ -3,7 +3,8 @@
  *
  * Epochs are 0-indexed and run 0 … T−1. A phase schedule is a list of half-open epoch ranges
  * [from, to) that tile [0, T), each with an optimizer. The authors' scripts instead select SAM
- * with an inclusive window (`start_SAM <= epoch <= end_SAM`, SPEC §3.2); {@link authorsWindow}
+ * with an inclusive window (`start_SAM <= epoch <= end_SAM`, docs/paper.md#switching); {@link
+ * authorsWindow}
  * reproduces that, off-by-one included: their SAM→SGD at t runs t + 1 SAM epochs.
  *
  * Adversarial training is the phase optimizer `at` (SGD on adversarial examples, see
@@ -110,7 +111,7 @@ export function optimizerAt(phases: readonly Phase[], epoch: number): PhaseOptim
   return phase.optimizer;
 }
 
-/** Learning-rate schedules of the authors' code (SPEC §4.6). */
+/** Learning-rate schedules of the authors' code (docs/paper.md#settings). */
 export const lrScheduleSchema = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("constant"), base: z.number().positive() }),
   z.strictObject({

@@ -292,7 +292,8 @@ function requireAdversary(deps: TrainDeps, what: string): Adversary {
  * `config.phases` must tile [0, until) at least (a sweep segment passes only its prefix of the
  * schedule); the learning rate still follows T = `config.epochs`.
  * At every phase boundary the optimizer state is reset (the authors' separate optimizers,
- * SPEC §2.7) unless `config.keepMomentum`. SAM's second pass never updates BatchNorm running
+ * docs/paper.md#update-rules) unless `config.keepMomentum`. SAM's second pass never updates
+ * BatchNorm running
  * statistics. An `at` epoch trains with SGD on `deps.adversary`'s examples of each batch
  * (train-mode forward for the update). After each epoch the test batches are evaluated, and,
  * where `deps.adversary.robustBatches` says so, the robust metrics too. The returned state is

@@ -4,7 +4,7 @@
  *
  * ## Normalization constants (per channel, for pixels scaled to [0, 1])
  *
- * - CIFAR-10 and CIFAR-100: exactly the authors' constants (SPEC §4.7).
+ * - CIFAR-10 and CIFAR-100: exactly the authors' constants (docs/paper.md#settings).
  * - Fashion-MNIST: the exact mean and population standard deviation over all 47,040,000 pixels
  *   of the real training set (Debian's `dataset-fashion-mnist`, the upstream release), computed
  *   once with exact integer sums (see the comment at {@link NORMALIZATION}).
@@ -96,7 +96,7 @@ export const NORMALIZATION: Readonly<Record<DatasetName, { mean: number[]; std: 
   "fashion-mnist": { mean: [0.2860405969887955], std: [0.3530242445149226] },
   // The PyTorch MNIST example's constants (examples/mnist/main.py), not recomputed here.
   mnist: { mean: [0.1307], std: [0.3081] },
-  // SPEC §4.7 (the authors' code).
+  // docs/paper.md#settings (the authors' code).
   cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010] },
   cifar100: {
     mean: [0.5070751592371323, 0.48654887331495095, 0.4409178433670343],

@@ -14,12 +14,13 @@
  *      6. cutout column `int(W) − ⌊s/2⌋` (s = `cutout`; 5 and 6 are drawn even when the coin
  *      says no, so every image consumes the same draws).
  *
- * The image is then built as the authors' torchvision pipeline does (SPEC §4.7): output pixel
+ * The image is then built as the authors' torchvision pipeline does (docs/paper.md#settings):
+ * output pixel
  * (h, w) = input (h + dy, w' + dx) with w' = W − 1 − w when flipped, else w, and raw pixel 0
  * outside the image (RandomCrop's zero padding of raw pixels, then RandomHorizontalFlip); then
  * `(x/255 − mean_c)/std_c` (ToTensor, Normalize); then, when the coin says so, the rows
  * [max(0, row), min(H, row + s)) × columns [max(0, col), min(W, col + s)) are set to 0 in every
- * channel (Cutout after normalization; SPEC's `left` is the row, `top` the column). Values are
+ * channel (Cutout after normalization; the authors' `left` is the row, `top` the column). Values are
  * computed in float64 and rounded once to float32.
  *
  * Two runs that share an epoch key see the same order and the same augmentation.
@@ -236,7 +237,7 @@ export function* trainBatches(data: Dataset, options: TrainBatchOptions): Genera
 /**
  * Evaluation batches of a split, in file order, without shuffling or augmentation: the first
  * `limit` examples (all by default), e.g. the first 5000 unaugmented training images for
- * sharpness (SPEC §5.2). The last partial batch is kept.
+ * sharpness (docs/paper.md#measurements). The last partial batch is kept.
  */
 export function* evalBatches(
   data: Dataset,

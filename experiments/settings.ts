@@ -6,8 +6,12 @@
  * - `smoke`: seconds per run, for CI (tiny Fashion-MNIST subsets).
  * - `small`: the reference CNN on Fashion-MNIST subsets, sized so the paper's trends show and
  *   a figure finishes in minutes on two cores.
- * - `paper`: the authors' settings as far as SPEC knows them (meant for a GPU backend). Values
- *   SPEC marks as inferred are listed in {@link PAPER_INFERRED}.
+ * - `paper`: the authors' settings as far as the paper and their code state them (meant for a
+ *   GPU backend; docs/paper.md#settings). Values neither states are listed in
+ *   {@link PAPER_INFERRED}, from `reports/deviations.ts` (docs/deviations.md).
+ *
+ * Why the smoke and small scales differ from the paper (data, model, learning rate) is written
+ * once, in `reports/deviations.ts`.
  *
  * The ST→AT sweeps of Figure 6 and the AT table have their own scales, {@link AT_SCALES}, with
  * the authors' AT semantics (one optimizer, plain cross-entropy, inputs in [0, 1]).
@@ -15,6 +19,7 @@
  * @module
  */
 import { AUTHORS_PGD, type PgdConfig } from "../core/attack.ts";
+import { inferredSettings } from "../reports/deviations.ts";
 import type { RunSettings } from "./runs.ts";
 
 /**
@@ -46,9 +51,8 @@ export const SMOKE_EPOCHS = 16;
 
 /**
  * Small settings: the reference CNN on 1,000 Fashion-MNIST training images (2,000 test),
- * batches of 32 (32 steps per epoch), constant learning rate 0.05, ρ = 0.1. The late phase
- * keeps the learning rate up: the paper's late phase is thousands of steps at a decayed rate,
- * ours is about a hundred, and SAM's drift toward flatter minima scales with η·ρ.
+ * batches of 32 (32 steps per epoch), constant learning rate 0.05, ρ = 0.1 (why constant:
+ * deviation `small-constant-lr` in `reports/deviations.ts`).
  */
 export const SMALL_SETTINGS: RunSettings = {
   ...SMOKE_SETTINGS,
@@ -60,7 +64,7 @@ export const SMALL_SETTINGS: RunSettings = {
 /** Total epochs of the small scale (SGD reaches a training loss of about 0.02). */
 export const SMALL_EPOCHS = 30;
 
-/** The authors' WideResNet-16-8 recipe on CIFAR-10 (SPEC §4.4, §4.6, §4.7). */
+/** The authors' WideResNet-16-8 recipe on CIFAR-10 (docs/paper.md#settings). */
 export const PAPER_WRN_C10: RunSettings = {
   model: "wrn16-8",
   dataset: "cifar10",
@@ -83,7 +87,7 @@ export const PAPER_WRN_C10: RunSettings = {
 /** WRN-16-8 on CIFAR-100: as on CIFAR-10 with Foret et al.'s CIFAR-100 radius. */
 export const PAPER_WRN_C100: RunSettings = { ...PAPER_WRN_C10, dataset: "cifar100", rho: 0.1 };
 
-/** ResNet-20 on CIFAR-10 with the usual He et al. recipe (SPEC §4.5). */
+/** ResNet-20 on CIFAR-10 with the usual He et al. recipe (docs/paper.md#settings; inferred). */
 export const PAPER_RESNET20_C10: RunSettings = {
   ...PAPER_WRN_C10,
   model: "resnet20",
@@ -93,7 +97,7 @@ export const PAPER_RESNET20_C10: RunSettings = {
   weightDecay: 1e-4,
 };
 
-/** VGG-16-BN on CIFAR-10 (SPEC §4.2: the script default model). */
+/** VGG-16-BN on CIFAR-10 (docs/paper.md#settings: the script default model). */
 export const PAPER_VGG16_C10: RunSettings = {
   ...PAPER_RESNET20_C10,
   model: "vgg16-bn",
@@ -101,40 +105,36 @@ export const PAPER_VGG16_C10: RunSettings = {
   weightDecay: 5e-4,
 };
 
-/** Total epochs: 200 for WRN (SPEC §3.4, verified for CIFAR-10), 160 otherwise (inferred). */
+/**
+ * Total epochs: 200 for WRN (docs/paper.md#switching, verified for CIFAR-10), 160 otherwise
+ * (inferred).
+ */
 export const PAPER_EPOCHS = { wrn: 200, other: 160 };
 
 /**
- * The paper-scale values SPEC could not verify, with the reasoning behind each choice.
- * `--dry-run` prints these beside the plan.
+ * The paper-scale values that neither the paper nor the authors' code states, with the
+ * reasoning behind each choice (entries of `reports/deviations.ts`). `--dry-run` prints these
+ * beside the plan.
  */
-export const PAPER_INFERRED: Readonly<Record<string, string>> = {
-  "rho": "ρ = 0.05 (CIFAR-10) / 0.1 (CIFAR-100): Foret et al. and davda54 values; the " +
-    "paper's ρ is NOT FOUND (SPEC §4.4)",
-  "switch grid": "t ∈ {0, 40, 80, 120, 160, 180, 190, 195, 199, 200} for T = 200, scaled to " +
-    "T = 160: a hint in flatness.py plus late points; the real list is NOT FOUND (SPEC §3.2)",
-  "T (ResNet/VGG)": "160 epochs, the script default; NOT FOUND for non-WRN settings (SPEC §3.4)",
-  "ResNet/VGG schedule": "MultiStep ×0.1 at 80 and 120, lr 0.1 (ResNet) / 0.05 (VGG), wd " +
-    "1e-4 / 5e-4: the usual recipes; the paper's are NOT FOUND (SPEC §4.5)",
-};
+export const PAPER_INFERRED: Readonly<Record<string, string>> = inferredSettings("switch");
 
-/** The switch epochs of the paper-scale grid for T epochs (SPEC §3.2, inferred). */
+/** The switch epochs of the paper-scale grid for T epochs (docs/paper.md#switching, inferred). */
 export function paperSwitchGrid(epochs: number): number[] {
   const grid200 = [0, 40, 80, 120, 160, 180, 190, 195, 199, 200];
   return [...new Set(grid200.map((t) => Math.round((t * epochs) / 200)))];
 }
 
 /**
- * The authors' adversarial-training semantics as run settings (`ERM_to_Adv.py`, SPEC §8):
+ * The authors' adversarial-training semantics as run settings (`ERM_to_Adv.py`,
+ * docs/paper.md#adversarial-training):
  * one optimizer whose momentum carries across the ST→AT switch, plain cross-entropy, inputs
  * in [0, 1] without normalization, PGD examples generated in eval mode.
  */
 const AT_SEMANTICS = { keepMomentum: true, labelSmoothing: 0, normalize: false } as const;
 
 /**
- * PGD of the small and smoke scales: L∞ ε = 0.1 (the usual Fashion-MNIST radius; at the
- * authors' 4/255 a standard CNN on Fashion-MNIST is already about as robust as an
- * adversarially trained one), α = ε/4 (Madry's ratio), k = 10 as the authors.
+ * PGD of the small scale: L∞ ε = 0.1, α = ε/4, k = 10 as the authors (why not their 4/255:
+ * deviation `at-epsilon-fashion-mnist` in `reports/deviations.ts`).
  */
 export const FMNIST_PGD: PgdConfig = { norm: "linf", epsilon: 0.1, stepSize: 0.025, steps: 10 };
 
@@ -206,16 +206,5 @@ export const AT_SCALES: Readonly<Record<"smoke" | "small" | "paper", AtScale>> =
   },
 };
 
-/** The paper-scale AT values SPEC could not verify; `--dry-run` prints them. */
-export const PAPER_AT_INFERRED: Readonly<Record<string, string>> = {
-  "model": "the authors' AT model WideResNet16_8_madry (pre-activation, LeakyReLU 0.1, " +
-    "avg-pool shortcuts) is NOT implemented; wrn16-8 (their SAM-experiment WRN) stands in",
-  "hyper-parameters": "ERM_to_Adv.py defaults: T = 160, lr 0.01 with the WRN step " +
-    "schedule, wd 1e-4, batch 128, momentum 0.9; the paper's values are NOT FOUND (SPEC §8)",
-  "attack": "PGD-10 L∞ ε = 4/255, α = 2/255 (script defaults) for training and evaluation; " +
-    "the paper's ε and evaluation attack are NOT FOUND (--pgd.epsilon 0.0314 gives Madry's " +
-    "8/255)",
-  "switch grid": "t ∈ {32, 64, 96, 120, 140, 150, 155, 159} (150 is the script's " +
-    "start_adv); the table uses 140, 150, 155; the paper's points are NOT FOUND",
-  "seeds": "3 seeds as in Figs. 3 and 5; Fig. 6's count is NOT FOUND",
-};
+/** The paper-scale AT values neither source states (`reports/deviations.ts`); `--dry-run` prints them. */
+export const PAPER_AT_INFERRED: Readonly<Record<string, string>> = inferredSettings("at");

@@ -1,5 +1,5 @@
 /**
- * The reference small CNN of the platform benchmarks (PLATFORM.md):
+ * The reference small CNN of the benchmarks (docs/benchmarks.md):
  *
  *     conv3×3×32 → ReLU → maxpool2 → conv3×3×64 → ReLU → maxpool2 → flatten → dense K
  *

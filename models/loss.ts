@@ -1,7 +1,8 @@
 /**
  * Classification losses and accuracy on logits.
  *
- * {@link smoothCrossEntropy} is the authors' `smooth_crossentropy` (SPEC §5.6): the target
+ * {@link smoothCrossEntropy} is the authors' `smooth_crossentropy` (docs/paper.md#measurements):
+ * the target
  * puts 1 − s on the true class and s/(K − 1) on each other class (not the s/K of PyTorch and
  * TF), and the value is the KL divergence KL(q ‖ softmax(z)) = Σ q log q − Σ q log p, which is
  * what the authors log. It differs from the label-smoothed cross-entropy −Σ q log p by the
@@ -45,7 +46,8 @@ export function smoothingEntropy(smoothing: number, numClasses: number): number 
 
 /**
  * Mean over the batch of KL(q ‖ softmax(logits)), q = 1 − s on the label and s/(K − 1)
- * elsewhere (SPEC §5.6). With s = 0 it equals {@link crossEntropy}. Differentiable.
+ * elsewhere (docs/paper.md#measurements). With s = 0 it equals {@link crossEntropy}.
+ * Differentiable.
  *
  * @throws {Error} on mismatched shapes, non-int32 labels, K ≠ logits' classes, K < 2 or
  *   s outside [0, 1).

@@ -9,7 +9,8 @@
  * | `wrn16-8` | {@link createWideResNet}, the authors' WRN-16-8 (3 units per stage) |
  * | `vgg16-bn` | {@link createVgg16Bn} |
  *
- * The authors' code accepts ResNets on CIFAR-10 only (SPEC §4.2); this registry builds every
+ * The authors' code accepts ResNets on CIFAR-10 only (docs/paper.md#settings); this registry
+ * builds every
  * model for any number of classes.
  *
  * @module

@@ -1,6 +1,6 @@
 /**
  * CIFAR ResNet-20/32/44/56 (He et al. 2016, §4.2) as in the authors' `cifar_resnet_plus`
- * (Idelbayev's implementation), SPEC §4.8:
+ * (Idelbayev's implementation), docs/paper.md#settings:
  *
  * - stem: conv3×3 C→16 → BN → ReLU;
  * - three stages of n basic blocks (n = 3, 5, 7, 9) at widths 16, 32, 64 with strides 1, 2, 2;
@@ -12,7 +12,8 @@
  * Init: `kaiming_normal_` (fan_in, gain √2, untruncated) for conv kernels and the classifier
  * kernel; the classifier bias keeps PyTorch's default U(±1/√64); BN γ = 1, β = 0.
  *
- * The authors' code accepts ResNets on CIFAR-10 only (SPEC §4.2); this factory does not
+ * The authors' code accepts ResNets on CIFAR-10 only (docs/paper.md#settings); this factory does
+ * not
  * restrict the number of classes. Global average pooling equals their `avg_pool2d` over the
  * final 8×8 map for 32×32 inputs and also accepts other sizes.
  *

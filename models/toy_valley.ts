@@ -2,13 +2,15 @@
  * The toy valley of Figure 4(a): a two-parameter loss whose global minima are the line v = 0
  * and whose sharpness grows with |u|.
  *
- * The paper's Example 4.1 is not available (SPEC §6); this is the project's reconstruction:
+ * The paper's Example 4.1 is not available (docs/paper.md#toy-valley); this is the project's
+ * reconstruction:
  *
  *     L(u, v) = h(u) · q(v)
  *
  * - h(u) > 0 sets the sharpness along the valley floor: `quadratic` h = h0 + a·u², or
  *   `cosh` h = h0·cosh(a·u). Smaller |u| is flatter.
- * - q(v) is the cross-section: `quadratic` q = v²/2 (the plain ½h(u)v² of SPEC §6), or
+ * - q(v) is the cross-section: `quadratic` q = v²/2 (the plain ½h(u)v² suggested in
+ * docs/paper.md#toy-valley), or
  *   `subquadratic` q = b·(√(b² + v²) − b), quadratic for |v| ≪ b and linear (slope b) beyond:
  *   the "sub-quadratic landscape with p = 1" of the paper's Definition 4.2, which is what keeps
  *   SAM inside the valley after its escape (Proposition 4.1).
@@ -126,7 +128,8 @@ export function valleySharpness(valley: ValleyConfig, p: ValleyPoint): number {
  *     g̃(θ) = ∇L(θ) + σ · √(2·L(θ)·h(u)) · z · e_v,   z ~ N(0, 1),
  *
  * i.e. noise with covariance σ²·2L(θ)·H(u, 0), the alignment of SGD noise with the Hessian
- * that the paper's Assumption 4.1 posits (SPEC §7.1). One data point has no mini-batches, so
+ * that the paper's Assumption 4.1 posits (docs/paper.md#theory). One data point has no
+ * mini-batches, so
  * this stands in for batch sampling: the noise vanishes at a minimum, as SGD's does under
  * interpolation, and one draw `z` plays the role of one batch (SAM's two passes share it).
  *
@@ -161,7 +164,8 @@ export interface PredictedGrowth {
  *
  * Linearized, one step multiplies v by f(z) = 1 − ηh·(w + σ|w|z) with w = 1 + ρh(1 + σz)
  * (ascent and descent share the draw z), so the loss is multiplied by f(z)² each step:
- * escape when C > 1 (SPEC §7.3's Corollary 4.2 on the toy). The expectations over z ~ N(0, 1)
+ * escape when C > 1 (Corollary 4.2 on the toy, docs/paper.md#theory). The expectations over z ~
+ * N(0, 1)
  * are midpoint sums over z ∈ [−10, 10] with 20,000 cells (the midpoints avoid f = 0, where
  * ln f² has an integrable singularity).
  */

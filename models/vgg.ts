@@ -1,5 +1,6 @@
 /**
- * VGG-16 with BatchNorm (configuration D) as in the authors' `cifar_vgg.vgg16_bn`, SPEC §4.8:
+ * VGG-16 with BatchNorm (configuration D) as in the authors' `cifar_vgg.vgg16_bn`,
+ * docs/paper.md#settings:
  *
  * - features: conv3×3 (with bias) → BN → ReLU for the widths
  *   [64, 64, M, 128, 128, M, 256, 256, 256, M, 512, 512, 512, M, 512, 512, 512, M]

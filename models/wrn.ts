@@ -1,5 +1,6 @@
 /**
- * WideResNet-16-8 as in the authors' code (davda54/sam `wide_res_net.py`), SPEC §4.8. It is
+ * WideResNet-16-8 as in the authors' code (davda54/sam `wide_res_net.py`), docs/paper.md#settings.
+ * It is
  * deeper than the canonical WRN-16-8: each stage has 3 residual units.
  *
  * - stem: conv3×3 C→16 (no bias);

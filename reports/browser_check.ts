@@ -7,20 +7,25 @@
  *   `about:`);
  * - every chart container ends up with a Vega-rendered SVG that has marks inside it, and every
  *   static fallback image decodes;
- * - a screenshot of the whole page is saved (default `reports/screenshot.png`, for CI).
+ * - a screenshot of the whole page is saved (default `<out>/report/screenshot.png`, for CI).
  *
- *     deno task report-check [--page reports/index.html] [--screenshot reports/screenshot.png]
+ *     deno task report-check [--out DIR] [--page FILE] [--screenshot FILE]
  *                            [--chromium PATH] [--timeout SECONDS]
+ *
+ * `--out` is the result root given to `deno task report` (default `results`): the page is
+ * `<out>/report/index.html` and the screenshot `<out>/report/screenshot.png` unless `--page` or
+ * `--screenshot` say otherwise.
  *
  * Without Chromium (none at the usual paths and no `--chromium`), it prints why it skipped
  * and exits 0; with Chromium, any failure exits 1.
  *
  * @module
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { writeFileAtomic } from "../core/store.ts";
+import { defaultReportDest } from "./build.ts";
 import {
   BrowserError,
   CdpClient,
@@ -187,16 +192,17 @@ export async function checkPage(
   }
 }
 
-const HELP = `Usage: deno task report-check [--page FILE] [--screenshot FILE] [--chromium PATH]
-                              [--timeout SECONDS]
+const HELP = `Usage: deno task report-check [--out DIR] [--page FILE] [--screenshot FILE]
+                              [--chromium PATH] [--timeout SECONDS]
 
 Opens the report page in headless Chromium and checks that no console error occurs, nothing is
 loaded from the network, and every chart renders with marks; saves a screenshot. Skips (exit 0)
 when no Chromium is installed (Debian: apt-get install -y chromium); fails (exit 1) otherwise.
 
 Options:
-  --page FILE         the page to open (default reports/index.html)
-  --screenshot FILE   where to save the screenshot (default reports/screenshot.png)
+  --out DIR           the result root the report was built for (default results)
+  --page FILE         the page to open (default DIR/report/index.html)
+  --screenshot FILE   where to save the screenshot (default DIR/report/screenshot.png)
   --chromium PATH     the browser (default: the first of ${CHROMIUM_CANDIDATES.join(", ")})
   --timeout SECONDS   longest wait for the browser and the charts (default 60)
   -h, --help          show this help`;
@@ -210,8 +216,9 @@ export async function reportCheckMain(
   options: { candidates?: readonly string[] } = {},
 ): Promise<void> {
   const parsed = parseToolArgs("report-check", args, {
-    page: { type: "string", default: "reports/index.html" },
-    screenshot: { type: "string", default: "reports/screenshot.png" },
+    out: { type: "string", default: "results" },
+    page: { type: "string" },
+    screenshot: { type: "string" },
     chromium: { type: "string" },
     timeout: { type: "string", default: "60" },
   }, { help: HELP });
@@ -231,7 +238,8 @@ export async function reportCheckMain(
   if (findChromium([chromium]) === null) {
     throw new CliError(`report-check: --chromium ${chromium} does not exist`);
   }
-  const page = values.page!;
+  const page = values.page ?? join(defaultReportDest(values.out!), "index.html");
+  const screenshot = values.screenshot ?? join(defaultReportDest(values.out!), "screenshot.png");
   if (findChromium([page]) === null) {
     throw new CliError(`report-check: no page at ${page}; run \`deno task report\` first`);
   }
@@ -246,8 +254,8 @@ export async function reportCheckMain(
     throw err;
   }
   if (check.screenshot) {
-    await writeFileAtomic(values.screenshot!, check.screenshot);
-    console.log(`report-check: screenshot ${values.screenshot}`);
+    await writeFileAtomic(screenshot, check.screenshot);
+    console.log(`report-check: screenshot ${screenshot}`);
   }
   for (const c of check.charts) {
     console.log(`  ${c.rendered && c.marks > 0 ? "ok  " : "FAIL"} ${c.id}: ${c.marks} marks`);

@@ -5,7 +5,8 @@
  *
  * Reads every figure folder under the result roots (`--out`, default `results`; may be given
  * several times), picks the largest scale of each figure, and writes `DEST/index.html`
- * (default `reports/index.html`) plus `DEST/figures/<figure>/` with copies of `data.csv`,
+ * (default `<first --out>/report/index.html`, so nothing is generated inside the source tree)
+ * plus `DEST/figures/<figure>/` with copies of `data.csv`,
  * `config.json`, `manifest.json`, `spec.vl.json`, `figure.svg` and `figure.png`, which the
  * page links to relatively. The page is self-contained and deterministic: the same result
  * folders give the same bytes. It never trains anything.
@@ -31,6 +32,14 @@ import { readVendorScripts, type VendorScript } from "./vendor.ts";
 
 /** The folder under the destination that holds the copied files. */
 export const FIGURES_DIR = "figures";
+
+/** The folder under a result root that holds its report (never searched for figures). */
+export const REPORT_DIR = "report";
+
+/** Where the report of a result root goes by default: `<root>/report`. */
+export function defaultReportDest(root: string): string {
+  return join(root, REPORT_DIR);
+}
 
 /** Options of {@link buildReport}. */
 export interface ReportOptions {
@@ -100,7 +109,7 @@ export async function figureView(
   const source = displayPath(dir);
   const view: FigureView = {
     figure,
-    caption: captionFor(figure, manifest.config, spec),
+    caption: captionFor(figure, manifest.config, spec, manifest.scale),
     scale: manifest.scale,
     scaleNote: scaleNote(manifest.scale),
     source,
@@ -181,19 +190,21 @@ provenance. It reads results only; it never trains.
 
 Options:
   --out DIR     result root to read (default results; give it several times to read several)
-  --dest DIR    where to write index.html and figures/ (default reports)
+  --dest DIR    where to write index.html and figures/ (default: the first --out's report/,
+                e.g. results/report/)
   -h, --help    show this help`;
 
 async function main(args: string[]): Promise<void> {
   const parsed = parseToolArgs("report", args, {
     out: { type: "string", multiple: true },
-    dest: { type: "string", default: "reports" },
+    dest: { type: "string" },
   }, { help: HELP });
   if (!parsed) return;
   const { values } = parsed;
   const roots = values.out && values.out.length > 0 ? values.out : ["results"];
+  const dest = values.dest ?? defaultReportDest(roots[0]);
   const command = ["deno task report", ...roots.flatMap((r) => ["--out", r])]
-    .concat(values.dest === "reports" ? [] : ["--dest", values.dest!]).join(" ");
+    .concat(values.dest === undefined ? [] : ["--dest", values.dest]).join(" ");
   const report = await buildReport({ roots, command });
   for (const root of report.missingRoots) console.error(`report: no result root at ${root}`);
   for (const problem of report.problems) console.error(`report: skipped ${problem}`);
@@ -203,7 +214,7 @@ async function main(args: string[]): Promise<void> {
         "(e.g. `deno task fig4a --scale smoke --out results/ci`) or pass --out",
     );
   }
-  const index = await writeReport(report, values.dest!);
+  const index = await writeReport(report, dest);
   console.log(`report: wrote ${index} with ${report.figures.length} figures`);
   for (const f of report.figures) {
     console.log(`  ${f.figure}: ${f.shown.manifest.scale} scale from ${displayPath(f.shown.dir)}`);

@@ -1,14 +1,16 @@
 /**
  * Captions of the report, one per figure name: what the paper shows, what this project ran
  * (built from the stored config, so it is always the config behind the chart), and where and
- * why the run departs from the paper. The departures restate the README's "Choices and
- * deviations" and the paper specification (`../shared/paper/SPEC.md`, sections cited).
+ * why the run departs from the paper. The departures are not written here: they are the
+ * entries of `reports/deviations.ts` that concern the figure and scale shown (the same list
+ * `docs/deviations.md` is rendered from). Background on the paper: `docs/paper.md`.
  *
  * A figure without an entry here still gets a caption: the chart's own title and subtitle,
  * and a note that no caption was written for it.
  *
  * @module
  */
+import { deviationsFor, deviationText } from "./deviations.ts";
 import { isPaperScale } from "./discover.ts";
 
 /** A figure's caption, resolved for one stored result. */
@@ -29,7 +31,6 @@ interface CaptionSource {
   title: string;
   paper: string;
   ran(config: Config): string;
-  deviations: string[];
 }
 
 /** Report order: the paper's figure order, then the checks and the training task. */
@@ -125,27 +126,6 @@ function sharpness(config: Config): string {
   return s === "" ? "" : `λ_max: ${s}`;
 }
 
-const NETWORK_DATA =
-  "The network figures at smoke and small scale train the reference CNN on Fashion-MNIST " +
-  "subsets instead of WideResNet-16-8 / ResNet / VGG on CIFAR: no CIFAR copy is reachable " +
-  "from this project's machines, and a WRN-16-8 epoch on the CPU (wasm) backend takes hours. " +
-  "The paper scale uses the authors' recipe and needs a GPU backend (README, Backends).";
-
-const RHO = "The paper's ρ is not available (SPEC §4.4); the paper scale uses 0.05 on CIFAR-10 " +
-  "and 0.1 on CIFAR-100 (Foret et al.'s values), the smaller scales use the ρ in their config.";
-
-const MOMENTUM = "Momentum is reset at every optimizer switch, as the authors' two separate " +
-  "optimizers do (SPEC §2.7).";
-
-const SHARPNESS =
-  "Sharpness is the top Hessian eigenvalue from Lanczos on a central finite-difference " +
-  "Hessian-vector product of the plain cross-entropy, because nested gradients are broken in " +
-  "tfjs 4.22 (PLATFORM); the authors use an exact HVP with scipy's eigsh on 5,000 training " +
-  "images (SPEC §5.2). Smaller scales use fewer images and iterations.";
-
-const SWITCH_GRID = "The paper's switch points are not available (SPEC §3.2); the paper scale " +
-  "uses an inferred grid with the multiples of 40 and late points (199, 195, 190, 180 of 200).";
-
 const CAPTIONS: Record<string, CaptionSource> = {
   fig1: {
     title: "Figure 1(a): a late switch to SAM reaches SAM's test error",
@@ -158,7 +138,6 @@ const CAPTIONS: Record<string, CaptionSource> = {
         show(at(c, "switchAt"))
       }, ${seedList(c)}; mean ± std over seeds. The three runs of a seed share their SGD ` +
       "prefix in the sweep store.",
-    deviations: [NETWORK_DATA, RHO, MOMENTUM],
   },
   fig3: {
     title: "Figure 3: SGD→SAM — a few late SAM epochs give SAM's error and sharpness",
@@ -171,14 +150,6 @@ const CAPTIONS: Record<string, CaptionSource> = {
         sharpness(c),
       ].filter((s) => s !== "").join("; ") +
       ". Every switched run branches from its seed's SGD run.",
-    deviations: [
-      NETWORK_DATA,
-      SWITCH_GRID,
-      SHARPNESS,
-      "The paper has one column per dataset and architecture (which ones is not available, " +
-      "SPEC §10); each scale here is one setting, the paper-* scales the likely ones.",
-      RHO,
-    ],
   },
   fig4a: {
     title: "Figure 4(a): the two phases on a toy valley",
@@ -198,17 +169,6 @@ const CAPTIONS: Record<string, CaptionSource> = {
         "seed {seed}",
       ]) + ". Escape rates are fitted below a loss of " +
       `${show(at(c, "escape.fitBelowLoss"))} and compared with linear-stability predictions.`,
-    deviations: [
-      "Example 4.1 itself is not available (SPEC §6): the valley is a reconstruction with " +
-      "sharpness λ_max = h(u) along the valley and, by default, a sub-quadratic cross-section " +
-      "(Definition 4.2 with p = 1). With a quadratic cross-section USAM's escape overshoots.",
-      "One data point has no mini-batches: SGD's noise is loss-scaled and aligned with the sharp " +
-      "direction (Assumption 4.1's alignment); SAM's two passes share one draw.",
-      "Two escape rates are reported: of the expected loss and of a typical trial; the mean of " +
-      "trials is dominated by rare fast trials. Normalized SAM jumps in one step near an exact " +
-      "minimum, so a rate is fitted for USAM only.",
-      "There is no paper scale: the toy's parameters are not in the paper.",
-    ],
   },
   fig4b: {
     title: "Figure 4(b): SAM escapes SGD's minimum exponentially fast",
@@ -225,15 +185,6 @@ const CAPTIONS: Record<string, CaptionSource> = {
           "loss on the first {escape.evalSize} training images",
         ])
       }; the growth factor is fitted over the first ${show(at(c, "fitSteps"))} steps.`,
-    deviations: [
-      NETWORK_DATA,
-      "The authors' released escape.py never calls SAM's second step, so it only ascends " +
-      "(SPEC §5.4); both that loop and real SAM steps are shown, on paired trials.",
-      "The learning rate of the escape steps is the run's last one unless the config sets " +
-      "another (the paper's value is not available).",
-      "No augmentation, as the authors' ERM.py; the loss is measured on a fixed subset of " +
-      "training images at the smaller scales.",
-    ],
   },
   fig4c: {
     title: "Figure 4(c): the flatter minimum lies in the same valley",
@@ -250,13 +201,6 @@ const CAPTIONS: Record<string, CaptionSource> = {
           "on the first {line.trainExamples} training and {line.testExamples} test images",
         ])
       }.`,
-    deviations: [
-      NETWORK_DATA,
-      "Whole states are interpolated (weights and BatchNorm running statistics) and evaluated " +
-      "in eval mode with plain cross-entropy, as the authors' LMC.py on 1,000 train and 1,000 " +
-      "test images (SPEC §5.3); the λ grid here is evenly spaced so that L″ uses grid points.",
-      "The paper has one column per setting (not available, SPEC §10).",
-    ],
   },
   fig5: {
     title: "Figure 5: SAM→SGD — early SAM barely changes SGD's solution",
@@ -272,46 +216,28 @@ const CAPTIONS: Record<string, CaptionSource> = {
         sharpness(c),
       ].filter((s) => s !== "").join("; ") +
       ". Every switched run branches from its seed's full-SAM run.",
-    deviations: [
-      NETWORK_DATA,
-      "The authors' code runs SAM on epochs 0…t inclusive, t + 1 epochs (SPEC §3.2); by " +
-      "default this runs exactly t, and `--authors-window` reproduces their off-by-one.",
-      SWITCH_GRID,
-      SHARPNESS,
-      RHO,
-    ],
   },
   fig6: {
     title: "Figure 6: late adversarial training",
     paper: "The paper's adversarial-training analogue of Figures 3 and 5: standard training " +
       "switched to adversarial training (AT) late gives robustness close to full AT. Its caption " +
-      "is not available; the content is inferred from the reviews (SPEC §8, §10).",
+      "is not available; the content is inferred from the reviews (docs/paper.md#figures-and-tables).",
     ran: (c) =>
       [networkSettings(c), seedList(c)].filter((s) => s !== "").join("; ") +
       ". The attack and switch settings are in config.json.",
-    deviations: [
-      "The paper's AT settings (ε, the model, the epochs, the switch points, the evaluation " +
-      "attack) are not available (SPEC §8); the authors' released defaults and the run's own " +
-      "config are what this result used.",
-      "Unlike the SAM switches, the authors' ST→AT script keeps one optimizer, so momentum " +
-      "persists across the switch (SPEC §2.7).",
-    ],
   },
   "table-at": {
     title: "Table: clean and robust accuracy of standard, adversarial and late-switched training",
     paper: "The paper's table of adversarial-training results; its numbers are not available, " +
-      "the content is inferred (SPEC §9).",
+      "the content is inferred (docs/paper.md#figures-and-tables).",
     ran: (c) =>
       [networkSettings(c), seedList(c)].filter((s) => s !== "").join("; ") +
       ". The attack settings are in config.json.",
-    deviations: [
-      "No number of the paper's table is available to compare with (SPEC §9); the result is " +
-      "a measurement under the settings in config.json.",
-    ],
   },
   theory: {
     title: "Theory checks: summary of P1–P4",
-    paper: "The paper's four claims about SAM after a late switch (SPEC §7): P1 it escapes " +
+    paper:
+      "The paper's four claims about SAM after a late switch (docs/paper.md#theory): P1 it escapes " +
       "SGD's minimum exponentially fast (Cor. 4.2), P2 it stays in the same valley (Prop. 4.1), " +
       "P3 it converges to a flatter minimum (Thm. 4.1, linear stability), P4 it converges " +
       "exponentially fast under smoothness and PL (Thm. 4.3).",
@@ -319,12 +245,6 @@ const CAPTIONS: Record<string, CaptionSource> = {
       "Each claim checked numerically in float64 on problems where every quantity can be " +
       "computed exactly (over-parameterized least squares, a 1-D sub-quadratic loss, a " +
       "non-convex PL function); one PASS/FAIL line per claim.",
-    deviations: [
-      "The exact inequalities and constants of the theorems are not available (SPEC §7); the " +
-      "bounds checked are reconstructions, documented in the README's theory section.",
-      "The theory is about USAM (Eq. 4) and the squared loss, so every check uses USAM; SAM " +
-      "(Eq. 3) is shown beside it where it differs.",
-    ],
   },
 };
 
@@ -344,7 +264,6 @@ CAPTIONS.train = {
     "`deno task train`.",
   ran: (c) =>
     `${networkSettings(c)}; phases ${show(at(c, "phases"))}, seed ${show(at(c, "seed"))}.`,
-  deviations: [MOMENTUM],
 };
 
 /** The chart title and subtitle lines of a Vega-Lite spec, when it has them. */
@@ -358,18 +277,26 @@ export function specTitle(spec: unknown): { text: string; subtitle: string[] } |
 }
 
 /**
- * The caption of a stored result of `figure` with this config. Figures without a written
- * caption get their chart title and a note saying so.
+ * The caption of a stored result of `figure` with this config at `scale`. Figures without a
+ * written caption get their chart title and a note saying so. The deviations are the entries
+ * of `reports/deviations.ts` that concern the figure at that scale (at any scale when no scale
+ * is given).
  */
-export function captionFor(figure: string, config: unknown, spec?: unknown): Caption {
+export function captionFor(
+  figure: string,
+  config: unknown,
+  spec?: unknown,
+  scale?: string,
+): Caption {
   const source = CAPTIONS[figure];
   const cfg = (typeof config === "object" && config !== null ? config : {}) as Config;
+  const deviations = deviationsFor(figure, scale).map(deviationText);
   if (source) {
     return {
       title: source.title,
       paper: source.paper,
       ran: source.ran(cfg),
-      deviations: source.deviations,
+      deviations,
     };
   }
   const title = specTitle(spec);
@@ -379,7 +306,7 @@ export function captionFor(figure: string, config: unknown, spec?: unknown): Cap
     ran: title && title.subtitle.length > 0
       ? title.subtitle.join(" ")
       : "See config.json for the settings of this result.",
-    deviations: [],
+    deviations,
   };
 }
 
@@ -396,8 +323,8 @@ export function scaleNote(scale: string): string {
       "numbers differ from the paper's CIFAR results.";
   }
   if (isPaperScale(scale)) {
-    return `Paper scale (${scale}): the authors' settings as far as the specification knows ` +
-      "them; the inferred ones are listed under the deviations.";
+    return `Paper scale (${scale}): the authors' settings as far as the paper and their ` +
+      "code state them; the inferred ones are listed under the deviations.";
   }
   return `Scale "${scale}": a named config of this figure (see config.json).`;
 }

@@ -14,7 +14,7 @@ export class BrowserError extends Error {
   }
 }
 
-/** Flags for Debian's Chromium in a container running as root (see PLATFORM, Rendering). */
+/** Flags for Debian's Chromium in a container running as root (see docs/platform.md). */
 export const HEADLESS_FLAGS = [
   "--headless",
   "--no-sandbox",

@@ -89,8 +89,11 @@ export async function readFigureFolder(dir: string): Promise<FigureFolder> {
   return { dir, manifest: parseManifest(text, path) };
 }
 
-/** Folder names never searched for figures: the sweep store, dependencies, hidden folders. */
-const SKIP = new Set(["sweep", "node_modules"]);
+/**
+ * Folder names never searched for figures: the sweep store, a result root's report (its
+ * `figures/` holds copies of manifests), dependencies; hidden folders are skipped too.
+ */
+const SKIP = new Set(["sweep", "report", "node_modules"]);
 
 /** What {@link findFigureFolders} found. */
 export interface Discovery {
@@ -105,7 +108,7 @@ export interface Discovery {
 /**
  * Finds every figure folder under the given result roots, down to `maxDepth` levels (a root
  * such as `results/` holds `results/fig1/` and also `results/ci/fig1/`). A folder with a
- * manifest is not searched further; the sweep store and hidden folders are skipped.
+ * manifest is not searched further; the sweep store, reports and hidden folders are skipped.
  */
 export async function findFigureFolders(
   roots: readonly string[],

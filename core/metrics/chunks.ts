@@ -2,7 +2,8 @@
  * A fixed evaluation subset as device-resident chunks.
  *
  * The Hessian of a metric is that of the mean loss over a fixed set of examples (the authors:
- * the first 5,000 unaugmented training images in chunks of 128, SPEC §5.2). The examples are
+ * the first 5,000 unaugmented training images in chunks of 128, docs/paper.md#measurements). The
+ * examples are
  * regrouped into chunks of a chosen size whatever batches they arrive in, uploaded once, and
  * reused by every gradient evaluation. With train-mode BatchNorm the chunk is also the batch
  * whose statistics normalize it, so the chunk size is part of the function being measured.

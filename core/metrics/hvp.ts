@@ -5,7 +5,7 @@
  *     H·v ≈ (g(θ + s·v) − g(θ − s·v)) / 2s,   s = ε/‖v‖,
  *
  * so ε is the length of the step in parameter space whatever the norm of v. tfjs' nested
- * gradients are broken for conv, max-pool and softmax cross-entropy (PLATFORM.md), so double
+ * gradients are broken for conv, max-pool and softmax cross-entropy (docs/platform.md), so double
  * backprop is never used. The error is O(ε²) (third derivatives) plus float32 rounding of the
  * two gradients, O(u·‖g‖/ε) with u = 6e-8; the default ε balances the two (README: measured
  * stable range).

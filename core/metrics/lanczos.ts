@@ -1,7 +1,7 @@
 /**
  * Lanczos with full reorthogonalization for the k eigenvalues of largest magnitude of a
  * symmetric operator (what the authors get from `scipy.sparse.linalg.eigsh(k=2)`, whose default
- * `which='LM'` is largest magnitude; SPEC §5.2).
+ * `which='LM'` is largest magnitude; docs/paper.md#measurements).
  *
  * From a seeded Gaussian unit vector q₁, iteration j computes w = A·qⱼ, αⱼ = qⱼᵀw, removes the
  * components along every earlier basis vector (classical Gram–Schmidt applied twice: "twice is

@@ -1,5 +1,5 @@
 /**
- * The loss landscape along the line through two solutions (Fig. 4(c), SPEC §5.3).
+ * The loss landscape along the line through two solutions (Fig. 4(c), docs/paper.md#measurements).
  *
  * θ_λ = (1 − λ)·A + λ·B over the whole model state: the parameters and the non-trainable
  * state (BatchNorm running mean and variance), as the authors interpolate the whole

@@ -1,6 +1,7 @@
 /**
  * Sharpness of a trained model: the top Hessian eigenvalues of its mean loss over a fixed
- * subset (SPEC §5.2), optionally cross-checked by power iteration, and the Hessian trace.
+ * subset (docs/paper.md#measurements), optionally cross-checked by power iteration, and the
+ * Hessian trace.
  *
  * One call builds the finite-difference Hessian operator (`hvp.ts`), runs Lanczos for the top
  * k eigenvalues (largest magnitude; λ_max is the first), then, when asked, power iteration

@@ -58,7 +58,8 @@ const SAM_KINDS: readonly string[] = ["sam", "usam", "asam"];
  * Takes one optimizer step.
  *
  * - `sgd`: one pass at θ, then the base update with its gradient.
- * - `sam` / `usam` / `asam` (SPEC §2.5): pass 1 at θ gives the loss, g and model state 1;
+ * - `sam` / `usam` / `asam` (docs/paper.md#update-rules): pass 1 at θ gives the loss, g and model
+ * state 1;
  *   e = {@link samPerturbation}(g); pass 2 at θ + e on the same batch gives g₂ and model
  *   state 2. Model state 2 is disposed and model state 1 returned, because SAM's second pass
  *   must not update BatchNorm running statistics. The base transform then steps with g₂ at

@@ -1,5 +1,5 @@
 /**
- * The noise alignment γ of the paper's Assumption 4.1 on least squares (SPEC §7.1):
+ * The noise alignment γ of the paper's Assumption 4.1 on least squares (docs/paper.md#theory):
  *
  *     Tr(S(θ)·H) ≥ γ · 2L̃(θ) · ‖H‖_F²,
  *
@@ -113,8 +113,8 @@ export interface AlignmentSample {
 }
 
 /**
- * γ(δ) at `count` random directions δ ~ N(0, I_d) drawn from the stream `key` (SPEC §7.3's
- * way of estimating γ; its minimum over-estimates the exact infimum).
+ * γ(δ) at `count` random directions δ ~ N(0, I_d) drawn from the stream `key` (the sampling
+ * way of estimating γ, docs/paper.md#theory; its minimum over-estimates the exact infimum).
  */
 export function sampleAlignment(p: LeastSquares, key: RngKey, count: number): AlignmentSample {
   const rng = createRng(key);

@@ -1,6 +1,6 @@
 /**
  * Over-parameterized least squares, the setting of the paper's linear-stability theory
- * (SPEC §7.1, §7.3): a linear model f(x; θ) = xᵀθ with d > n parameters, squared loss,
+ * (docs/paper.md#theory): a linear model f(x; θ) = xᵀθ with d > n parameters, squared loss,
  *
  *     L(θ) = (1/2n) Σᵢ (xᵢᵀθ − yᵢ)²,   yᵢ = xᵢᵀθ*,
  *
@@ -233,7 +233,8 @@ export function lsUsamStep(
 
 /**
  * One normalized SAM step (the paper's Eq. 3) on least squares, full batch or on `batch`:
- * θ − η·∇L(θ + ρ·g/(‖g‖ + 1e-12)), g = ∇L(θ), as the authors' code normalizes (SPEC §2.5).
+ * θ − η·∇L(θ + ρ·g/(‖g‖ + 1e-12)), g = ∇L(θ), as the authors' code normalizes
+ * (docs/paper.md#update-rules).
  */
 export function lsSamStep(
   p: LeastSquares,

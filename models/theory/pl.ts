@@ -1,5 +1,6 @@
 /**
- * Smooth PL problems for P4 (Theorem 4.3, SPEC §7.5) and the convergence bound of USAM on
+ * Smooth PL problems for P4 (Theorem 4.3, docs/paper.md#theory) and the convergence bound of USAM
+ * on
  * them.
  *
  * The non-convex example is f(x) = x² + 3·sin²(x) (Karimi, Nutini & Schmidt 2016): f* = 0 at
@@ -7,7 +8,8 @@
  * β-smooth with β = 8, and it satisfies the PL inequality f′(x)² ≥ 2μ·f(x) with the μ that
  * {@link plConstant} computes (about 0.1755; Karimi et al. quote the looser 1/32).
  *
- * The bound (our derivation; the paper's constants are NOT FOUND, SPEC §7.5): for a β-smooth
+ * The bound (our derivation; the paper's constants are not available, docs/paper.md#theory): for a
+ * β-smooth
  * loss with L* = 0 satisfying PL with μ, one full-batch USAM step θ⁺ = θ − η∇L(θ + ρ∇L(θ))
  * has, with g = ∇L(θ) and g̃ = ∇L(θ + ρg), ‖g̃ − g‖ ≤ βρ‖g‖, hence ⟨g, g̃⟩ ≥ (1 − βρ)‖g‖²
  * and ‖g̃‖ ≤ (1 + βρ)‖g‖; the descent lemma then gives
@@ -89,7 +91,7 @@ export function nonconvexPlUsamStep(x: number, options: { eta: number; rho: numb
   return x - options.eta * nonconvexPlGrad(x + options.rho * nonconvexPlGrad(x));
 }
 
-/** One full-batch SAM (Eq. 3) step on f, with the authors' 1e-12 guard (SPEC §2.5). */
+/** One full-batch SAM (Eq. 3) step on f, with the authors' 1e-12 guard (docs/paper.md#update-rules). */
 export function nonconvexPlSamStep(x: number, options: { eta: number; rho: number }): number {
   const g = nonconvexPlGrad(x);
   return x - options.eta * nonconvexPlGrad(x + (options.rho * g) / (Math.abs(g) + 1e-12));

@@ -1,6 +1,6 @@
 /**
  * The linear-stability condition of USAM (the paper's Theorem 4.1) and the escape rate of
- * Corollary 4.2, in the form reconstructed in SPEC §7.2–7.3 [DERIV]:
+ * Corollary 4.2, in the form reconstructed in docs/paper.md#theory (inferred):
  *
  *     ‖H‖_F² · (1 + ρ²γ‖H‖_F²/B) ≤ B/(η²γ)          (necessary for stability)
  *     E[L̃(θᵗ)] ≥ Cᵗ·E[L̃(θ⁰)],  C = (η²γ/B)·‖H‖_F²·(1 + ρ²γ‖H‖_F²/B)
@@ -43,7 +43,7 @@ export function usamStabilityCondition(inputs: ConditionInputs): StabilityCondit
 }
 
 /**
- * The band of SPEC §7.3 in ‖H‖_F²: USAM's condition allows at most `usamMax` =
+ * The band of docs/paper.md#theory in ‖H‖_F²: USAM's condition allows at most `usamMax` =
  * B(√(1 + 4ρ²/η²) − 1)/(2ρ²γ), SGD's at most `sgdMax` = B/(η²γ); minima in between pass
  * SGD's necessary condition and fail USAM's.
  */

@@ -1,5 +1,5 @@
 /**
- * The one-dimensional sub-quadratic valley of P2 (SPEC §7.4, the reconstruction of the
+ * The one-dimensional sub-quadratic valley of P2 (docs/paper.md#theory, the reconstruction of the
  * paper's Definition 4.2 with p = 1):
  *
  *     L(θ) = a·(√(b² + θ²) − b),   L′(θ) = aθ/√(b² + θ²),   L″(θ) = a·b²/(b² + θ²)^{3/2}
@@ -42,7 +42,7 @@ export type FullBatchSam = "sam" | "usam";
 
 /**
  * One full-batch step: θ − η·L′(θ + ε) with ε = ρ·L′(θ) (USAM) or ρ·L′/(|L′| + 1e-12)
- * (SAM, the authors' normalization, SPEC §2.5).
+ * (SAM, the authors' normalization, docs/paper.md#update-rules).
  */
 export function subquadraticStep(
   v: SubquadraticValley,

@@ -9,7 +9,7 @@
  * For each model: the median wall time of an SGD step, a SAM step, one loss-and-gradient
  * evaluation (`grad`), and a central-difference Hessian-vector product
  * `(g(θ + εv) − g(θ − εv)) / 2ε` with a unit vector v (`hvp`; tfjs' nested gradients are
- * broken, PLATFORM.md), all at batch 128 (`step_fixture.ts`).
+ * broken, docs/platform.md), all at batch 128 (`step_fixture.ts`).
  *
  * @module
  */

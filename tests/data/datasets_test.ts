@@ -93,7 +93,7 @@ Deno.test("malformed MNIST-format files are DataErrors naming the file", async (
   });
 });
 
-Deno.test("CIFAR-10 and CIFAR-100 binary files load as NHWC with the SPEC constants", async () => {
+Deno.test("CIFAR-10 and CIFAR-100 binary files load as NHWC with the authors' constants", async () => {
   await withTemp(async (tmp) => {
     const c10 = join(tmp, "cifar-10-batches-bin");
     await Deno.mkdir(c10);
@@ -182,7 +182,7 @@ Deno.test("subsets are stratified, fixed, and kept in file order", async () => {
 });
 
 Deno.test({
-  name: "real Fashion-MNIST from Debian: 60000/10000, balanced, PLATFORM's sha256, exact stats",
+  name: "real Fashion-MNIST from Debian: 60000/10000, balanced, the documented sha256, exact stats",
   ignore: !hasDebian,
   fn: async () => {
     const t0 = performance.now();

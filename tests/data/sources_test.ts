@@ -370,7 +370,7 @@ Deno.test("writeAtomic replaces a file without leaving temporaries", async () =>
   });
 });
 
-Deno.test("the Fashion-MNIST table holds PLATFORM.md's sizes and sha256 sums", () => {
+Deno.test("the Fashion-MNIST table holds the documented sizes and sha256 sums (docs/data.md)", () => {
   const table = Object.fromEntries(
     SOURCES["fashion-mnist"].files.map((f) => [f.name, [f.bytes, f.sha256]]),
   );

@@ -110,8 +110,8 @@ Deno.test("the AT dry runs list the AT inferences: the madry WRN stands in as wr
       const args = ["--scale", "paper", "--dry-run", "--skip-timing", "--out", out];
       const err = await quiet(() => runFigure(task, args).then(() => null, (e) => e));
       assert.ok(err instanceof RunPaused, `${task.name}: ${err}`);
-      assert.match(err.message, /WideResNet16_8_madry .* is NOT implemented; wrn16-8/);
-      assert.match(err.message, /ERM_to_Adv\.py defaults: T = 160/);
+      assert.match(err.message, /WideResNet16_8_madry is not implemented: .*wrn16-8/);
+      assert.match(err.message, /ERM_to_Adv\.py: T = 160/);
     }
   } finally {
     await Deno.remove(out, { recursive: true });

@@ -40,7 +40,7 @@ function std(values: ArrayLike<number>): number {
   return Math.sqrt(v / values.length);
 }
 
-Deno.test("exact parameter counts (SPEC §4.8), from the specs", () => {
+Deno.test("exact parameter counts (docs/paper.md#settings), from the specs", () => {
   const count = (name: string, opts = CIFAR10) => modelParameterCount(createModel(name, opts));
   assert.equal(count("resnet20"), 269_722);
   assert.equal(count("resnet32"), 464_154);
@@ -198,7 +198,7 @@ function perturbBn(params: Tree, state: Tree): void {
   }
 }
 
-Deno.test("WRN units follow SPEC §4.8 (pre-activation; shortcut = 1x1 conv of ReLU(BN(x)))", () => {
+Deno.test("WRN units follow docs/paper.md#settings (pre-activation; shortcut = 1x1 conv of ReLU(BN(x)))", () => {
   // WRN-10-1: widths 16, 32, 64; one downsample + one basic unit per stage.
   const model = createWideResNet({ ...TINY, depth: 10, widthFactor: 1 });
   const { params, state } = model.init(rngKey(0, "wrn"));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { buildReport, writeReport } from "../../reports/build.ts";
+import { buildReport, defaultReportDest, writeReport } from "../../reports/build.ts";
 import { checkPage, checkProblems, reportCheckMain } from "../../reports/browser_check.ts";
 import { findChromium } from "../../reports/cdp.ts";
 import { writeFigure } from "./_fixtures.ts";
@@ -63,24 +63,22 @@ Deno.test({
       const root = join(base, "results");
       await writeFigure({ root, name: "fig1", scale: "smoke" });
       await writeFigure({ root, name: "fig3", scale: "small" });
-      const dest = join(base, "site");
-      const page = await writeReport(await buildReport({ roots: [root] }), dest);
+      const page = await writeReport(await buildReport({ roots: [root] }), defaultReportDest(root));
       const check = await checkPage(page, { chromium: CHROMIUM!, timeoutMs: 60_000 });
       assert.deepEqual(checkProblems(check), []);
       assert.deepEqual(check.charts.map((c) => c.id), ["figure-fig1-chart", "figure-fig3-chart"]);
       for (const c of check.charts) assert.ok(c.marks >= 2, `${c.id}: ${c.marks} marks`);
       assert.deepEqual([...check.screenshot!.slice(0, 4)], [0x89, 0x50, 0x4e, 0x47], "a PNG");
-      // The command: exit 0, the per-chart lines, the screenshot file.
-      const shot = join(base, "shot.png");
+      // The command on the result root: exit 0, the per-chart lines, the screenshot file
+      // beside the page under <out>/report/.
+      const shot = join(root, "report", "screenshot.png");
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
           "run",
           "-A",
           new URL("../../reports/browser_check.ts", import.meta.url).pathname,
-          "--page",
-          page,
-          "--screenshot",
-          shot,
+          "--out",
+          root,
         ],
         stdout: "piped",
         stderr: "piped",

@@ -168,6 +168,14 @@ Deno.test("deno task report writes the page and says which figures it shows", as
     assert.match(new TextDecoder().decode(empty.stderr), /no figure results under/);
     const help = await run(["--help"]);
     assert.match(new TextDecoder().decode(help.stdout), /--dest DIR/);
+    // Without --dest the report goes under the (first) result root, not into the source tree.
+    const own = await run(["--out", ci]);
+    assert.equal(own.code, 0, new TextDecoder().decode(own.stderr));
+    await Deno.stat(join(ci, "report", "index.html"));
+    await Deno.stat(join(ci, "report", "figures", "fig1", "manifest.json"));
+    // The copies under report/ are not found as figures when the root is read again.
+    const again = await findFigureFolders([ci]);
+    assert.ok(again.folders.every((f) => !f.dir.includes(join("report", "figures"))));
   } finally {
     await Deno.remove(base, { recursive: true });
   }

@@ -12,7 +12,7 @@ import {
 Deno.test("the condition's sides, C and the band edges agree with each other", () => {
   const base = { eta: 0.2, rho: 0.7, batch: 2, gamma: 0.65 };
   const { usamMax, sgdMax } = stabilityBand(base);
-  // SPEC §7.2's closed form of USAM's bound.
+  // The closed form of USAM's bound (docs/paper.md#theory).
   const closed = (2 * (Math.sqrt(1 + (4 * 0.49) / 0.04) - 1)) / (2 * 0.49 * 0.65);
   assert.ok(Math.abs(usamMax - closed) < 1e-12 * closed);
   assert.ok(Math.abs(sgdMax - 2 / (0.04 * 0.65)) < 1e-12 * sgdMax);
