@@ -98,7 +98,7 @@ export async function computeInterpolate(
 ): Promise<InterpolateResult> {
   await useBackend(config.backend);
   const data = await loadDataset(config.dataset, {
-    dataDir: context.run["data-dir"],
+    dataDir: context.flags.dataDir as string | undefined,
     trainSize: config.trainSize,
     testSize: config.testSize,
   });

@@ -1,9 +1,9 @@
 /**
  * Network runs: the settings every training run shares (model, data, optimizer), how a run is
- * wired to the training loop, and how sweep jobs on such runs execute (in this process or in
- * a worker process, with identical results).
+ * wired to the training loop, and how a sweep's train job trains a segment of a run (in this
+ * process or in a worker process, with identical results). Measurement jobs are `jobs.ts`'s.
  *
- * A sweep run's base config is {@link RunBase}: the settings plus `seed` and `epochs`. Its
+ * A sweep run's base config is {@link SeededSettings}: the settings plus `seed` and `epochs`. Its
  * state after epoch e is stored under `stateId(base, phases, e)` in the sweep store.
  *
  * Adversarial runs add three optional settings, absent from every other run (so the bases,
@@ -22,7 +22,7 @@ import { type Json, parseConfig } from "../core/config.ts";
 import type { Model } from "../core/model.ts";
 import type { RngKey } from "../core/random.ts";
 import { type LrSchedule, optimizerAt, type Phase } from "../core/schedule.ts";
-import type { Job, MeasureJob, TrainJob } from "../core/sweep/plan.ts";
+import type { TrainJob } from "../core/sweep/plan.ts";
 import type { SweepStore } from "../core/sweep/store.ts";
 import {
   disposeRun,
@@ -52,8 +52,9 @@ import type { Dataset } from "../data/mod.ts";
 // modules a worker imports, and the theory problems re-exported there train nothing.
 import { createModel, MODEL_NAMES } from "../models/registry.ts";
 import { crossEntropy, smoothCrossEntropy } from "../models/loss.ts";
+import { measureCost } from "./measure_specs.ts";
 
-/** Training augmentations by name (SPEC §4.7). */
+/** Training augmentations by name (docs/paper.md#settings). */
 export const AUGMENTS = {
   "none": NO_AUGMENT,
   "crop-flip": CIFAR_AUGMENT,
@@ -70,7 +71,7 @@ export const runSettingsShape = {
   ),
   testSize: z.number().int().nonnegative().describe("test examples (0 = all)"),
   augment: z.enum(["none", "crop-flip", "crop-flip-cutout"]).describe(
-    "training augmentation (SPEC §4.7)",
+    "training augmentation (docs/paper.md#settings)",
   ),
   batchSize: z.number().int().positive().describe("mini-batch size"),
   lr: z.number().positive().describe("base learning rate"),
@@ -123,20 +124,30 @@ export const runSettingsSchema = z.strictObject(runSettingsShape).refine(needsPg
 /** Validated run settings. */
 export type RunSettings = z.output<typeof runSettingsSchema>;
 
-/** A sweep run's base config: settings, root seed and total epochs T. */
-export const runBaseSchema = z.strictObject({
+/**
+ * A run's settings with its root seed and total epochs T: everything that determines its
+ * training except the phases (a sweep's `RunRequest.base`, hashed into its state ids).
+ */
+export const seededSettingsSchema = z.strictObject({
   ...runSettingsShape,
   seed: z.number().int().nonnegative().describe("root seed"),
   epochs: z.number().int().positive().describe("total epochs T"),
 }).refine(needsPgd, NEEDS_PGD);
 
-/** A validated run base. */
-export type RunBase = z.output<typeof runBaseSchema>;
+/** Validated seeded settings. */
+export type SeededSettings = z.output<typeof seededSettingsSchema>;
 
-/** The base config of one run of a figure. */
-export function runBase(settings: RunSettings, seed: number, epochs: number): RunBase {
-  return parseConfig(runBaseSchema, { ...settings, seed, epochs });
+/** The seeded settings of one run of a figure (the `base` of its `RunRequest`). */
+export function seededSettings(
+  settings: RunSettings,
+  seed: number,
+  epochs: number,
+): SeededSettings {
+  return parseConfig(seededSettingsSchema, { ...settings, seed, epochs });
 }
+
+/** @deprecated the old name of {@link seededSettings} (kept for Figs. 4(b), 4(c)). */
+export const runBase = seededSettings;
 
 /** The learning-rate schedule the settings name. */
 export function lrScheduleOf(settings: RunSettings): LrSchedule {
@@ -151,7 +162,7 @@ export function lrScheduleOf(settings: RunSettings): LrSchedule {
 }
 
 /** The training-loop config of a run (phases may cover only a prefix of [0, T)). */
-export function trainConfigFor(base: RunBase, phases: Phase[]): TrainConfig {
+export function trainConfigFor(base: SeededSettings, phases: Phase[]): TrainConfig {
   return parseConfig(trainConfigSchema, {
     seed: base.seed,
     epochs: base.epochs,
@@ -298,7 +309,7 @@ export function recordsJson(records: EpochRecord[]): Json[] {
  */
 export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void> {
   const t0 = performance.now();
-  const base = parseConfig(runBaseSchema, job.base);
+  const base = parseConfig(seededSettingsSchema, job.base);
   const { model, deps } = await prepareRun(base, env.dataDir);
   const info = { model: model.name, seed: base.seed, configHash: job.id };
   const passes = (optimizer: string) => stepPasses(base, optimizer);
@@ -350,75 +361,12 @@ export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void>
   });
 }
 
-/** A measurement kind: its cost estimate and its computation on loaded states. */
-export interface Measure {
-  /** Estimated batch-gradient evaluations. */
-  cost(spec: Json): number;
-  /** Computes the result from the input states (disposed by the caller afterwards). */
-  run(
-    spec: Json,
-    inputs: { run: RunState; base: RunBase; prepared: PreparedRun }[],
-    env: JobEnv,
-  ): Promise<Json>;
-}
-
-const measures = new Map<string, Measure>();
-
-/** Makes a measurement kind available to sweeps (`spec.kind` selects it). */
-export function registerMeasure(kind: string, measure: Measure): void {
-  measures.set(kind, measure);
-}
-
-function measureOf(spec: Json): Measure {
-  const kind = (spec as { kind?: unknown })?.kind;
-  const measure = typeof kind === "string" ? measures.get(kind) : undefined;
-  if (!measure) {
-    throw new Error(
-      `unknown measurement kind ${JSON.stringify(kind)}; known: ${[...measures.keys()].join(", ")}`,
-    );
-  }
-  return measure;
-}
-
-/** Loads a measurement's input states and stores its result. */
-export async function executeMeasureJob(job: MeasureJob, env: JobEnv): Promise<void> {
-  const t0 = performance.now();
-  const measure = measureOf(job.spec);
-  const inputs: { run: RunState; base: RunBase; prepared: PreparedRun }[] = [];
-  try {
-    for (const id of job.inputs) {
-      const record = await env.store.readState(id);
-      if (!record) throw new Error(`input state ${id.slice(0, 12)} is not in the store`);
-      const base = parseConfig(runBaseSchema, record.job.base);
-      const prepared = await prepareRun(base, env.dataDir);
-      const { run } = await loadRun(env.store.checkpointPath(id), prepared.model);
-      inputs.push({ run, base, prepared });
-    }
-    // Progress: what the measurement reports, topped up to its estimated cost at the end.
-    let ticked = 0;
-    const tick = (units: number) => {
-      ticked += units;
-      env.tick?.(units);
-    };
-    const result = await measure.run(job.spec, inputs, { ...env, tick });
-    if (ticked < job.cost) env.tick?.(job.cost - ticked);
-    await env.store.writeMeasure(job, result, (performance.now() - t0) / 1000);
-  } finally {
-    for (const input of inputs) disposeRun(input.run);
-  }
-}
-
-/** Runs any sweep job. */
-export function executeJob(job: Job, env: JobEnv): Promise<void> {
-  return job.kind === "train" ? executeTrainJob(job, env) : executeMeasureJob(job, env);
-}
-
 /** The cost model of network sweeps, for {@link planSweep}. */
 export const RUN_COSTS = {
-  stepsPerEpoch: (base: Json) => stepsPerEpoch(parseConfig(runBaseSchema, base)),
+  stepsPerEpoch: (base: Json) => stepsPerEpoch(parseConfig(seededSettingsSchema, base)),
   passes: (optimizer: string, base: Json) =>
-    stepPasses(parseConfig(runBaseSchema, base), optimizer),
+    stepPasses(parseConfig(seededSettingsSchema, base), optimizer),
   epochCost: (base: Json, epoch: number, epochs: number) =>
-    robustEvalCost(parseConfig(runBaseSchema, base), epoch, epochs),
-  measureCost: (spec: Json) => measureOf(spec).cost(spec),
+    robustEvalCost(parseConfig(seededSettingsSchema, base), epoch, epochs),
+  measureCost,
 };

@@ -137,7 +137,7 @@ export async function computeSharpness(
 ): Promise<SharpnessTaskResult> {
   await useBackend(config.backend);
   const data = await loadDataset(config.dataset, {
-    dataDir: context.run["data-dir"],
+    dataDir: context.flags.dataDir as string | undefined,
     trainSize: config.trainSize || undefined,
   });
   if (config.examples > data.train.count) {

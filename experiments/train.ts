@@ -134,7 +134,10 @@ export async function computeTrain(
   const { seed, phases: spec, ...settings } = config;
   const phases = parsePhaseSpec(spec);
   const trainConfig = trainConfigFor(runBase(settings, seed, phases[phases.length - 1].to), phases);
-  const { data, model, deps } = await prepareRun(settings, context.run["data-dir"]);
+  const { data, model, deps } = await prepareRun(
+    settings,
+    context.flags.dataDir as string | undefined,
+  );
   const info = { model: model.name, seed, configHash: context.configHash };
 
   // Resume from the last finished epoch when its checkpoint belongs to this config and code.
@@ -155,12 +158,12 @@ export async function computeTrain(
   }
   const resumedFrom = start?.epoch ?? 0;
 
-  const stopAfter = context.run["stop-after"] === undefined
+  const stopAfter = context.flags.stopAfter === undefined
     ? undefined
-    : Number(context.run["stop-after"]);
+    : Number(context.flags.stopAfter);
   if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) {
     throw new CliError(
-      `--stop-after must be a positive number of epochs, got "${context.run["stop-after"]}"`,
+      `--stop-after must be a positive number of epochs, got "${context.flags.stopAfter}"`,
     );
   }
   const until = stopAfter === undefined
