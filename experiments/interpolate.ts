@@ -1,6 +1,6 @@
 /**
  * `deno task interpolate CHECKPOINT_A CHECKPOINT_B`: the loss landscape along the line
- * θ_λ = (1 − λ)·A + λ·B through two solutions (Fig. 4(c), SPEC §5.3): train and test loss
+ * θ_λ = (1 − λ)·A + λ·B through two solutions (Fig. 4(c), docs/paper.md#measurements): train and test loss
  * and accuracy in eval mode on fixed subsets at every λ of a grid, and the paper's
  * L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)² with h = 0.1. The whole state is interpolated
  * (parameters and BatchNorm running statistics). The paper's convention is A = SGD→SAM and

@@ -1,7 +1,7 @@
 /**
  * `deno task sharpness CHECKPOINT`: the top Hessian eigenvalues (λ_max first), optionally
  * power iteration's λ_max, and the Hessian trace of a trained model's mean loss over a fixed
- * subset, as the authors measure sharpness (SPEC §5.2): the first 5,000 unaugmented training
+ * subset, as the authors measure sharpness (docs/paper.md#measurements): the first 5,000 unaugmented training
  * images, chunks of 128, BatchNorm in train mode, plain cross-entropy.
  *
  *     deno task sharpness results/train/final.safetensors --train-size 10000 --out results/run1

@@ -20,12 +20,10 @@ import { moduleGraphHash } from "../core/provenance.ts";
 import { formatPhaseSpec } from "../core/schedule.ts";
 import type { EpochRecord } from "../core/train.ts";
 import {
-  criticalPathCost,
   executeJobs,
   type ExecuteOptions,
   type ExecuteReport,
   type Job,
-  jobGroups,
   parseShard,
   type Plan,
   processExecutor,

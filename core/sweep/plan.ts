@@ -7,7 +7,7 @@
  * [0, e), because epoch k's data, learning rate and optimizer depend only on (seed, k, T) and
  * the phase of k (and the momentum reset on the switch into k). So that state is named
  * `stateId(base, phases, e)`, and runs with the same base whose schedules agree on [0, e)
- * share it: the authors' per-epoch reseeding (SPEC §3.3) turned into a cache key.
+ * share it: the authors' per-epoch reseeding (docs/paper.md#switching) turned into a cache key.
  *
  * {@link planSweep} cuts every run at its branch points (epochs after which runs that shared
  * the state part ways) into train jobs, one per segment, each named by the state it produces,
