@@ -7,7 +7,7 @@
 import { parseConfig } from "../core/config.ts";
 import { formatDuration } from "../core/progress.ts";
 import { criticalPathCost, jobGroups, type Plan } from "../core/sweep/mod.ts";
-import { type SeededSettings, seededSettingsSchema } from "./runs.ts";
+import { type SeededSettings, seededSettingsSchema } from "./run_settings.ts";
 import { measureStepSeconds } from "./step_estimate.ts";
 
 /** A count with thousands separators. */

@@ -10,29 +10,29 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { CliError, type FlagValues } from "../core/cli.ts";
 import type { Json } from "../core/config.ts";
 import { type FigureContext, RunPaused } from "../core/figure.ts";
 import { createProgress } from "../core/progress.ts";
-import { moduleGraphHash } from "../core/provenance.ts";
 import { formatPhaseSpec } from "../core/schedule.ts";
 import type { EpochRecord } from "../core/train.ts";
 import {
-  executeJobs,
-  type ExecuteOptions,
   type ExecuteReport,
-  type Job,
   parseShard,
   type Plan,
-  processExecutor,
   shardJobs,
-  SweepStore,
+  type SweepStore,
 } from "../core/sweep/mod.ts";
 import { describePlan, fmt } from "./dry_run.ts";
-import { executeJob } from "./jobs.ts";
-import { type MeasureRegistry, MEASURES } from "./measures.ts";
+import { runStoreJobs, sweepStore } from "./store_jobs.ts";
+
+export {
+  runStoreJobs,
+  type StoreJobsOptions,
+  sweepCodeHashes,
+  sweepStore,
+  trainCodeHash,
+} from "./store_jobs.ts";
 import { PAPER_INFERRED } from "./settings.ts";
 
 /** Run flags of every sweep figure. */
@@ -105,35 +105,6 @@ export const SWEEP_TASK_DEFAULTS: {
   backendOf: (config) => config.backend,
   runFlags: SWEEP_RUN_FLAGS,
 };
-
-/**
- * The code hashes sweep results are keyed by: `train`, every module `experiments/runs.ts`
- * imports (what trains a state), and `measure`, every module the worker imports (training
- * plus the measurements); both include `deno.json` and `deno.lock`.
- */
-export async function sweepCodeHashes(): Promise<{ train: string; measure: string }> {
-  const [train, measure] = await Promise.all([trainCodeHash(), graphHash("./worker.ts")]);
-  return { train, measure };
-}
-
-/** The `train` half of {@link sweepCodeHashes} alone (what stored states are keyed by). */
-export function trainCodeHash(): Promise<string> {
-  return graphHash("./runs.ts");
-}
-
-function graphHash(module: string): Promise<string> {
-  return moduleGraphHash(fileURLToPath(new URL(module, import.meta.url)), repoRoot());
-}
-
-/** The sweep store of a result root: `<out>/sweep`, keyed by {@link sweepCodeHashes}. */
-export async function sweepStore(out: string): Promise<SweepStore> {
-  const hashes = await sweepCodeHashes();
-  return new SweepStore(join(out, "sweep"), hashes.train, hashes.measure);
-}
-
-function repoRoot(): string {
-  return fileURLToPath(new URL("..", import.meta.url));
-}
 
 /**
  * One run of a sweep as a figure's manifest lists it (`summary.runs`): its id (the state id
@@ -268,58 +239,6 @@ function parseShardFlag(text: string) {
     throw new CliError((err as Error).message);
   }
 }
-
-/** Options of {@link runStoreJobs}. */
-export interface StoreJobsOptions extends Pick<ExecuteOptions, "workers" | "onTick" | "onEvent"> {
-  /**
-   * Run jobs in this process rather than in worker processes of `experiments/worker.ts`
-   * (default: when `workers` is 1).
-   */
-  inProcess?: boolean;
-  /** Folder holding the dataset files (else the usual lookup). */
-  dataDir?: string;
-  /** The measurements jobs may name (default: {@link MEASURES}). */
-  measures?: MeasureRegistry;
-}
-
-/**
- * Runs sweep jobs against a store: a job whose output is stored is skipped, a dependency
- * must be stored or planned, the rest train or measure, here or in worker processes.
- */
-export function runStoreJobs(
-  store: SweepStore,
-  jobs: readonly Job[],
-  options: StoreJobsOptions,
-): Promise<ExecuteReport> {
-  const inProcess = options.inProcess ?? options.workers === 1;
-  const execute: ExecuteOptions["execute"] = inProcess
-    ? (job, ctx) =>
-      executeJob(
-        job,
-        { store, dataDir: options.dataDir, tick: (n) => ctx.tick(n) },
-        options.measures ?? MEASURES,
-      )
-    : processExecutor({
-      command: [Deno.execPath(), "run", "-A", WORKER_SCRIPT],
-      context: {
-        store: store.root,
-        codeHash: store.codeHash,
-        measureCodeHash: store.measureCodeHash,
-        dataDir: options.dataDir ?? null,
-      },
-    });
-  return executeJobs(jobs, {
-    workers: options.workers,
-    isDone: (job) => store.isDone(job),
-    hasState: async (id) => (await store.readState(id)) !== null,
-    execute,
-    onTick: options.onTick,
-    onEvent: options.onEvent,
-  });
-}
-
-/** The sweep worker process's script (what `--workers` ≥ 2 and audits start). */
-const WORKER_SCRIPT = fileURLToPath(new URL("./worker.ts", import.meta.url));
 
 /**
  * A run's per-epoch records, from the first epoch to the last, read from the store by
