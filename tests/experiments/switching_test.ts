@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ConfigError, parseConfig } from "../../core/config.ts";
 import { parseCsv } from "../../core/csv.ts";
 import { renderSvg } from "../../core/render.ts";
-import { switchAt } from "../../core/schedule.ts";
+import { authorsWindow, switchAt } from "../../core/schedule.ts";
 import { planSweep, type RunRequest } from "../../core/sweep/mod.ts";
 import { SweepStore } from "../../core/sweep/store.ts";
 import {
@@ -17,7 +17,13 @@ import {
 } from "../../experiments/adversarial_switch.ts";
 import { FIG6_SCALES } from "../../experiments/fig6.ts";
 import { atSwitchChart } from "../../experiments/switching_chart.ts";
-import { fullRun, switchingRuns } from "../../experiments/switching.ts";
+import {
+  focusProportion,
+  fullRun,
+  switchEpochs,
+  switchingRuns,
+  switchPhases,
+} from "../../experiments/switching.ts";
 import {
   prepareRun,
   RUN_COSTS,
@@ -226,4 +232,34 @@ Deno.test("AT trends fail when late AT is not more robust than ST or far from fu
     ),
   };
   assert.equal(atTrends("fig6", parseCsv(atTable(noisy, config.epochs)))[0].pass, false);
+});
+
+Deno.test("one switching sweep: phases, proportions and baselines of every direction", () => {
+  const T = 10;
+  const fig3 = { first: "sgd", then: "sam", focus: "then" } as const;
+  const fig5 = { first: "sam", then: "sgd", focus: "first" } as const;
+  assert.deepEqual(
+    switchPhases(fig3, 7, T),
+    switchAt({ first: "sgd", then: "sam", at: 7, epochs: T }),
+  );
+  assert.equal(focusProportion(fig3, 7, T), 0.3);
+  assert.equal(focusProportion(fig5, 7, T), 0.7);
+  // The authors' inclusive window (SAM on 0…t) is the same schedule as core's authorsWindow.
+  for (const t of [0, 3, 9, 10]) {
+    assert.deepEqual(
+      switchPhases({ ...fig5, inclusive: true }, t, T),
+      t < T ? authorsWindow({ startSam: 0, endSam: t, epochs: T }) : switchPhases(fig5, t, T),
+    );
+  }
+  assert.deepEqual(switchEpochs({ switches: [7, 3, 7], epochs: T }), [0, 3, 7, 10]);
+  const config = { ...FIG6_SCALES.smoke, epochs: T, switches: [7] };
+  const runs = switchingRuns(fig5, parseConfig(atSweepSchema, config));
+  assert.deepEqual(runs.map((r) => [r.seed, r.switchEpoch, r.focusEpochs]), [
+    [0, 0, 0],
+    [0, 7, 7],
+    [0, 10, 10],
+    [1, 0, 0],
+    [1, 7, 7],
+    [1, 10, 10],
+  ]);
 });
