@@ -71,7 +71,7 @@ export interface AtResult extends Omit<SwitchingResult, "runs"> {
  */
 export async function measureAt(
   config: AtSweepConfig,
-  context: FigureContext,
+  context: FigureContext<SweepRunFlags>,
   label: string,
 ): Promise<AtResult> {
   const result = await runSwitching(ST_TO_AT, config, context, {

@@ -94,11 +94,11 @@ export interface InterpolateResult {
 /** Evaluates the line between the two checkpoints. */
 export async function computeInterpolate(
   config: InterpolateTaskConfig,
-  context: FigureContext,
+  context: FigureContext<typeof INTERPOLATE_FLAGS>,
 ): Promise<InterpolateResult> {
   await useBackend(config.backend);
   const data = await loadDataset(config.dataset, {
-    dataDir: context.flags.dataDir as string | undefined,
+    dataDir: context.flags.dataDir,
     trainSize: config.trainSize,
     testSize: config.testSize,
   });
@@ -216,8 +216,19 @@ function summarize(rows: LineRow[]) {
   }));
 }
 
+/** The run flags of the task. */
+const INTERPOLATE_FLAGS = {
+  "data-dir": {
+    description: "folder holding the dataset files (else $LATE_SAM_DATA, Debian's, the cache)",
+  },
+} as const;
+
 /** The task definition. */
-export const interpolateTask: FigureDefinition<typeof interpolateTaskSchema, InterpolateResult> = {
+export const interpolateTask: FigureDefinition<
+  typeof interpolateTaskSchema,
+  InterpolateResult,
+  typeof INTERPOLATE_FLAGS
+> = {
   name: "interpolate",
   description:
     "Evaluates the line θ_λ = (1 − λ)·A + λ·B between two checkpoints of the same model " +
@@ -229,11 +240,7 @@ export const interpolateTask: FigureDefinition<typeof interpolateTaskSchema, Int
   positionals: ["checkpointA", "checkpointB"],
   backend: "wasm",
   backendOf: (config) => config.backend,
-  runFlags: {
-    "data-dir": {
-      description: "folder holding the dataset files (else $LATE_SAM_DATA, Debian's, the cache)",
-    },
-  },
+  runFlags: INTERPOLATE_FLAGS,
   inputFiles: (config) => ({ checkpointA: config.checkpointA, checkpointB: config.checkpointB }),
   seeds: () => ({ root: null, streams: { subsets: "0:data/<dataset>/subset/<split> (fixed)" } }),
   compute: computeInterpolate,

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 import { toCsv } from "../core/csv.ts";
-import type { FigureDefinition } from "../core/figure.ts";
+import type { FigureContext, FigureDefinition } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import { sharpnessSpecSchema } from "./measure_specs.ts";
 import { meanStd } from "./stats.ts";
@@ -71,7 +71,7 @@ export interface SwitchResult extends Omit<SwitchingResult, "runs"> {
 export async function measureSwitch(
   switching: Switching,
   config: SwitchFigureConfig,
-  context: Parameters<typeof runSwitching>[2],
+  context: FigureContext<SweepRunFlags>,
   label: string,
 ): Promise<SwitchResult> {
   const measure = { kind: "sharpness", ...config.sharpness };

@@ -30,6 +30,7 @@ import {
   runRecords,
   type SweepListing,
   type SweepOutcome,
+  type SweepRunFlags,
 } from "./sweep.ts";
 
 /** Which optimizers a sweep switches between, and which one the figure is about. */
@@ -146,7 +147,7 @@ export interface SwitchingResult {
 export async function runSwitching(
   switching: Switching,
   config: SwitchingConfig,
-  context: FigureContext,
+  context: FigureContext<SweepRunFlags>,
   options: { label: string; measure?: Json; inferred?: Readonly<Record<string, string>> },
 ): Promise<SwitchingResult> {
   const requested = switchingRuns(switching, config);
@@ -165,7 +166,7 @@ export async function runSwitching(
       : await measureResult(outcome, plan.measures[i]);
     runs.push({ ...r, id: plan.runs[i], last: records[records.length - 1], measured });
   }
-  const data = await runData(runSettingsOf(config), context.flags.dataDir as string | undefined);
+  const data = await runData(runSettingsOf(config), context.flags.dataDir);
   return {
     switching,
     runs,
