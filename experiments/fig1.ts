@@ -4,9 +4,12 @@
  *
  *     deno task fig1 [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
  *
- * The three runs of a seed share their SGD prefix (the late switch branches from the SGD
- * run's state at epoch t), and every run lives in the shared sweep store, so Figures 3 and
- * 4(c) reuse them. Streams: parameters from (seed, init); epoch e's data from (seed, epoch/e).
+ * The recipe, top to bottom: the configs of each scale ({@link FIG1_SCALES}); the runs (per
+ * seed SGD, SAM, and SGD→SAM at t, which branches from the SGD run's state at epoch t,
+ * {@link fig1Runs}); the measurement (each epoch's test error, from the run's records); the
+ * aggregation (mean ± std over seeds per epoch, {@link fig1Curves}); the chart. Every run lives
+ * in the shared sweep store (`sweep.ts`), so Figures 3 and 4(c) reuse them. Streams:
+ * parameters from (seed, init); epoch e's data from (seed, epoch/e).
  *
  * @module
  */

@@ -37,7 +37,7 @@ import {
 } from "../core/train.ts";
 import { encodeCheckpoint } from "../core/checkpoint.ts";
 import { join } from "node:path";
-import { prepareRun, runBase, runSettingsShape, trainConfigFor } from "./runs.ts";
+import { prepareRun, runSettingsShape, seededSettings, trainConfigFor } from "./runs.ts";
 import { FMNIST_PGD } from "./settings.ts";
 
 /** Config of a training run: the shared run settings, a seed and a phase list (flat flags). */
@@ -133,7 +133,10 @@ export async function computeTrain(
 ): Promise<TrainResult> {
   const { seed, phases: spec, ...settings } = config;
   const phases = parsePhaseSpec(spec);
-  const trainConfig = trainConfigFor(runBase(settings, seed, phases[phases.length - 1].to), phases);
+  const trainConfig = trainConfigFor(
+    seededSettings(settings, seed, phases[phases.length - 1].to),
+    phases,
+  );
   const { data, model, deps } = await prepareRun(
     settings,
     context.flags.dataDir,
