@@ -101,6 +101,36 @@ function setPath(target: Record<string, unknown>, path: string[], value: unknown
   node[path[path.length - 1]] = value;
 }
 
+/** One run flag: its help line, default value, and whether it takes no value. */
+export interface RunFlag {
+  readonly description: string;
+  readonly default?: string;
+  readonly boolean?: boolean;
+}
+
+/** Run flags by name as written on the command line (`dry-run`). */
+export type RunFlags = Readonly<Record<string, RunFlag>>;
+
+/** `dry-run` → `dryRun`. */
+export type CamelCase<S extends string> = S extends `${infer H}-${infer T}`
+  ? `${H}${Capitalize<CamelCase<T>>}`
+  : S;
+
+/**
+ * Parsed run flags, by camel-cased name: a `boolean` flag is `true` or `false`, any other is
+ * its string value or `undefined` when not given (and no default).
+ */
+export type FlagValues<F extends RunFlags = RunFlags> = {
+  readonly [K in keyof F & string as CamelCase<K>]: F[K] extends { boolean: true } ? boolean
+    : "boolean" extends keyof F[K] ? string | boolean | undefined
+    : string | undefined;
+};
+
+/** `dry-run` → `dryRun` (the key of a parsed flag). */
+export function flagKey(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
 /** What an experiment script declares about its command line. */
 export interface FigureCliSpec<S extends z.ZodObject> {
   /** Task name, e.g. `fig4a`. */
@@ -113,10 +143,10 @@ export interface FigureCliSpec<S extends z.ZodObject> {
   defaultScale: string;
   /**
    * Flags that change where or how a run happens but not its result (e.g. `--data-dir`):
-   * kept out of the config and its hash. Each takes a string value, or none when `boolean`
-   * (then its value is `"true"` when given).
+   * kept out of the config and its hash. Each takes a string value, or none when `boolean`.
+   * Parsed, they are {@link FlagValues}: `--dry-run` becomes `flags.dryRun` (a boolean).
    */
-  runFlags?: Record<string, { description: string; default?: string; boolean?: boolean }>;
+  runFlags?: RunFlags;
   /**
    * Top-level string fields of the config that are given as positional arguments, in this
    * order (e.g. `["checkpoint"]` for `deno task sharpness FILE`). Each is required: given
@@ -133,7 +163,12 @@ export interface FigureArgs<C> {
   out: string;
   /** Recompute even if a matching completed result exists. */
   force: boolean;
-  /** Values of the script's run flags (see {@link FigureCliSpec.runFlags}). */
+  /** The script's run flags, parsed (see {@link FigureCliSpec.runFlags}). */
+  flags: FlagValues;
+  /**
+   * @deprecated the run flags as strings by flag name (`"true"` for a given boolean flag);
+   * use {@link FigureArgs.flags}. Kept until every script reads `flags`.
+   */
   run: Record<string, string | undefined>;
 }
 
@@ -257,6 +292,12 @@ export function parseFigureArgs<S extends z.ZodObject>(
       config: parseConfig(spec.schema, config),
       out: values.out as string,
       force: values.force as boolean,
+      flags: Object.fromEntries(
+        Object.entries(spec.runFlags ?? {}).map(([name, f]) => {
+          const value = values[name];
+          return [flagKey(name), f.boolean ? value === true : value ?? f.default];
+        }),
+      ) as FlagValues,
       run: Object.fromEntries(
         Object.entries(spec.runFlags ?? {}).map(([name, f]) => {
           const value = values[name];

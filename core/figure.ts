@@ -9,7 +9,13 @@
  * @module
  */
 import type { z } from "zod";
-import { CliError, type FigureCliSpec, parseFigureArgs } from "./cli.ts";
+import {
+  CliError,
+  type FigureCliSpec,
+  type FlagValues,
+  parseFigureArgs,
+  type RunFlags,
+} from "./cli.ts";
 import { configHash, type Json } from "./config.ts";
 import { collectEnvironment, type Manifest, manifestJson, sourceHash } from "./provenance.ts";
 import { type ChartSpec, renderChart } from "./render.ts";
@@ -23,14 +29,19 @@ import {
 } from "./store.ts";
 import { join } from "node:path";
 
-/** Everything a figure script defines; see {@link runFigure}. */
-export interface FigureDefinition<S extends z.ZodObject, R> extends FigureCliSpec<S> {
+/**
+ * Everything a figure script defines; see {@link runFigure}. `F` types its run flags, so
+ * `compute` reads them typed (`context.flags.dryRun: boolean`).
+ */
+export interface FigureDefinition<S extends z.ZodObject, R, F extends RunFlags = RunFlags>
+  extends FigureCliSpec<S> {
+  runFlags?: F;
   /** The compute backend the figure runs on, as recorded in the manifest. */
   backend: string;
   /** The root seeds and the derivation of every stream, for the manifest. */
   seeds(config: z.output<S>): Json;
   /** Runs the experiment. */
-  compute(config: z.output<S>, context: FigureContext): Promise<R>;
+  compute(config: z.output<S>, context: FigureContext<F>): Promise<R>;
   /** The figure's numbers as CSV text. */
   table(result: R, config: z.output<S>): string;
   /** The figure's Vega-Lite spec, data inlined. */
@@ -77,7 +88,7 @@ export async function hashInputFiles(
 }
 
 /** What a computation may know about where it runs. */
-export interface FigureContext {
+export interface FigureContext<F extends RunFlags = RunFlags> {
   /** The result store root (`--out`), shared by every figure. */
   out: string;
   /** The named config the run started from (`--scale`). */
@@ -86,7 +97,9 @@ export interface FigureContext {
   dir: string;
   configHash: string;
   codeHash: string;
-  /** Values of the script's run flags. */
+  /** The script's run flags, parsed and typed (`flags.dryRun`, `flags.dataDir`). */
+  flags: FlagValues<F>;
+  /** @deprecated the run flags as strings by flag name; use {@link FigureContext.flags}. */
   run: Record<string, string | undefined>;
 }
 
@@ -115,8 +128,8 @@ export interface FigureOutcome {
  * @returns `null` when `--help` was printed, otherwise where the result is and whether an
  *   existing complete result was reused.
  */
-export async function runFigure<S extends z.ZodObject, R>(
-  def: FigureDefinition<S, R>,
+export async function runFigure<S extends z.ZodObject, R, F extends RunFlags>(
+  def: FigureDefinition<S, R, F>,
   args: string[],
 ): Promise<FigureOutcome | null> {
   const parsed = parseFigureArgs(def, args);
@@ -147,6 +160,7 @@ export async function runFigure<S extends z.ZodObject, R>(
     dir,
     configHash: hash,
     codeHash,
+    flags: parsed.flags as FlagValues<F>,
     run: parsed.run,
   });
   const wallSeconds = (performance.now() - t0) / 1000;

@@ -4,21 +4,24 @@
  *
  *     deno task fig1 [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
  *
- * The three runs of a seed share their SGD prefix (the late switch branches from the SGD
- * run's state at epoch t), and every run lives in the shared sweep store, so Figures 3 and
- * 4(c) reuse them. Streams: parameters from (seed, init); epoch e's data from (seed, epoch/e).
+ * The recipe, top to bottom: the configs of each scale ({@link FIG1_SCALES}); the runs (per
+ * seed SGD, SAM, and SGD→SAM at t, which branches from the SGD run's state at epoch t,
+ * {@link fig1Runs}); the measurement (each epoch's test error, from the run's records); the
+ * aggregation (mean ± std over seeds per epoch, {@link fig1Curves}); the chart. Every run lives
+ * in the shared sweep store (`sweep.ts`), so Figures 3 and 4(c) reuse them. Streams:
+ * parameters from (seed, init); epoch e's data from (seed, epoch/e).
  *
  * @module
  */
 import { z } from "zod";
 import { runMain } from "../core/cli.ts";
 import { toCsv } from "../core/csv.ts";
-import { type FigureDefinition, runFigure } from "../core/figure.ts";
+import { type FigureContext, type FigureDefinition, runFigure } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import { type PhaseOptimizer, switchAt } from "../core/schedule.ts";
 import { planSweep, type RunRequest } from "../core/sweep/plan.ts";
 import type { EpochRecord } from "../core/train.ts";
-import { RUN_COSTS, runBase, runData, runSettingsOf, runSettingsShape } from "./runs.ts";
+import { RUN_COSTS, runData, runSettingsOf, runSettingsShape, seededSettings } from "./runs.ts";
 import {
   PAPER_EPOCHS,
   PAPER_WRN_C10,
@@ -27,7 +30,13 @@ import {
   SMOKE_EPOCHS,
   SMOKE_SETTINGS,
 } from "./settings.ts";
-import { executeSweep, runRecords, SWEEP_TASK_DEFAULTS, type SweepOutcome } from "./sweep.ts";
+import {
+  executeSweep,
+  runRecords,
+  SWEEP_TASK_DEFAULTS,
+  type SweepOutcome,
+  type SweepRunFlags,
+} from "./sweep.ts";
 import { groupBy, meanStd } from "./stats.ts";
 
 /** Config of Figure 1. */
@@ -107,7 +116,7 @@ export function fig1Runs(config: Fig1Config): { curve: Curve; seed: number; run:
       curve,
       seed,
       run: {
-        base: runBase(settings, seed, T),
+        base: seededSettings(settings, seed, T),
         epochs: T,
         phases: switchAt({ first, then, at, epochs: T }),
       },
@@ -117,7 +126,7 @@ export function fig1Runs(config: Fig1Config): { curve: Curve; seed: number; run:
 
 async function computeFig1(
   config: Fig1Config,
-  context: Parameters<FigureDefinition<typeof fig1Schema, Fig1Result>["compute"]>[1],
+  context: FigureContext<SweepRunFlags>,
 ): Promise<Fig1Result> {
   const requested = fig1Runs(config);
   const plan = planSweep({ runs: requested.map((r) => r.run) }, RUN_COSTS);
@@ -127,7 +136,7 @@ async function computeFig1(
     const id = plan.runs[i];
     runs.push({ curve: r.curve, seed: r.seed, id, records: await runRecords(outcome, id) });
   }
-  const data = await runData(runSettingsOf(config), context.run["data-dir"]);
+  const data = await runData(runSettingsOf(config), context.flags.dataDir);
   return { runs, cost: outcome.cost, sweepRuns: outcome.runs, datasets: data.files };
 }
 
@@ -257,7 +266,7 @@ export function fig1Final(result: Fig1Result): Record<string, number> {
 }
 
 /** The task definition. */
-export const fig1Task: FigureDefinition<typeof fig1Schema, Fig1Result> = {
+export const fig1Task: FigureDefinition<typeof fig1Schema, Fig1Result, SweepRunFlags> = {
   name: "fig1",
   description: "Figure 1(a): test-error curves of SGD, SAM and a late SGD→SAM switch, mean ± " +
     "std over seeds. Runs share their SGD prefix and live in the shared sweep store " +

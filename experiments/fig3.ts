@@ -6,73 +6,56 @@
  *     deno task fig3 [--scale smoke|small|paper|paper-c100|paper-resnet20|paper-vgg16]
  *                    [--workers N] [--shard i/n] [--dry-run] [--FIELD VALUE ...]
  *
- * Each seed's SGD run is the trunk every switched run branches from (SPEC §3.3).
+ * The recipe, top to bottom: the configs of each scale; the runs (each seed's SGD run is the
+ * trunk, and a SAM tail branches from it at every switch epoch t, docs/paper.md#switching);
+ * the measurements of every final model (test error, λ_max); the aggregation (mean ± std over
+ * seeds per proportion, gaps to full SAM); the chart (`switching_chart.ts`). The sweep store,
+ * workers, shards and resuming are `sweep.ts`'s; the switch itself is `switching.ts`'s
+ * `switchPhases`; SAM's step is `core/optim/step.ts`.
  *
  * @module
  */
 import { runMain } from "../core/cli.ts";
 import { runFigure } from "../core/figure.ts";
 import {
-  PAPER_EPOCHS,
-  PAPER_RESNET20_C10,
-  PAPER_VGG16_C10,
-  PAPER_WRN_C10,
-  PAPER_WRN_C100,
-  paperSwitchGrid,
-  SMALL_EPOCHS,
-  SMALL_SETTINGS,
-  SMOKE_EPOCHS,
-  SMOKE_SETTINGS,
-} from "./settings.ts";
-import {
-  PAPER_SHARPNESS,
-  SWEEP_SHARPNESS,
+  optimizerSwitchTask,
   type SwitchFigureConfig,
-  switchTask,
-} from "./switch_sweep.ts";
+  switchFigureSchema,
+} from "./optimizer_switch.ts";
+import { paperSwitchGrid } from "./settings.ts";
+import { withSwitches } from "./switch_scales.ts";
+import { optimizerSwitchChart } from "./switching_chart.ts";
+import type { Switching } from "./switching.ts";
 
-const paper = (settings: typeof PAPER_WRN_C10, epochs: number): SwitchFigureConfig => ({
-  ...settings,
-  epochs,
-  seeds: [0, 1, 2],
-  switches: paperSwitchGrid(epochs),
-  authorsWindow: false,
-  sharpness: PAPER_SHARPNESS,
-});
+/** 1. The configs of each scale: the shared settings (`switch_scales.ts`) and late switches. */
+export const FIG3_SCALES: Record<string, SwitchFigureConfig> = withSwitches((scale, T) =>
+  scale === "smoke" ? [13, 12] : scale === "small" ? [27, 24, 18] : paperSwitchGrid(T)
+);
 
-/** Named configs of Figure 3. */
-export const FIG3_SCALES: Record<string, SwitchFigureConfig> = {
-  smoke: {
-    ...SMOKE_SETTINGS,
-    epochs: SMOKE_EPOCHS,
-    seeds: [0, 1],
-    switches: [13, 12],
-    authorsWindow: false,
-    sharpness: { ...SWEEP_SHARPNESS, examples: 128, iterations: 8 },
-  },
-  small: {
-    ...SMALL_SETTINGS,
-    epochs: SMALL_EPOCHS,
-    seeds: [0, 1, 2],
-    switches: [27, 24, 18],
-    authorsWindow: false,
-    sharpness: SWEEP_SHARPNESS,
-  },
-  paper: paper(PAPER_WRN_C10, PAPER_EPOCHS.wrn),
-  "paper-c100": paper(PAPER_WRN_C100, PAPER_EPOCHS.wrn),
-  "paper-resnet20": paper(PAPER_RESNET20_C10, PAPER_EPOCHS.other),
-  "paper-vgg16": paper(PAPER_VGG16_C10, PAPER_EPOCHS.other),
-};
+/**
+ * 2. The runs: per seed, SGD on [0, t) (the trunk: the full-SGD run, t = T) and SAM on
+ * [t, T) (the tails); the x axis is SAM's share (T − t)/T and every gap is to full SAM (t = 0).
+ */
+export const FIG3_SWITCHING: Switching = { first: "sgd", then: "sam", focus: "then" };
 
-/** The Figure 3 task. */
-export const fig3Task = switchTask({
+/** The chart's title. */
+export const FIG3_TITLE =
+  "Figure 3 (SGD→SAM): test-error gap to full SAM and sharpness against the SAM proportion";
+
+/**
+ * The Figure 3 task. 3. The measurements: each final model's test error (last epoch) and
+ * λ_max (`measure_specs.ts`'s `sharpness`). 4. The aggregation: mean ± std over seeds per
+ * proportion (`optimizer_switch.ts`). 5. The chart: gap on top, λ_max below.
+ */
+export const fig3Task = optimizerSwitchTask({
   name: "fig3",
-  direction: "sgd-to-sam",
   description: "Figure 3 (SGD→SAM): test-error gap to full SAM and λ_max of the final model " +
     "against the SAM proportion (T − t)/T, mean ± std over seeds. Switched runs branch from " +
     "each seed's SGD run; runs and measurements live in the shared sweep store (<out>/sweep/).",
-  title: "Figure 3 (SGD→SAM): test-error gap to full SAM and sharpness against the SAM proportion",
+  schema: switchFigureSchema,
   scales: FIG3_SCALES,
+  switching: () => FIG3_SWITCHING,
+  chart: (result, config) => optimizerSwitchChart(result, config, FIG3_TITLE),
 });
 
 if (import.meta.main) await runMain(() => runFigure(fig3Task, Deno.args).then(() => {}));

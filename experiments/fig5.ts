@@ -6,42 +6,54 @@
  *     deno task fig5 [--scale smoke|small|paper|paper-c100|paper-resnet20|paper-vgg16]
  *                    [--authors-window] [--workers N] [--shard i/n] [--dry-run] [--FIELD VALUE ...]
  *
- * Each seed's full-SAM run is the trunk every switched run branches from. `--authors-window`
- * reproduces the authors' inclusive window (SAM on epochs 0…t: t + 1 SAM epochs, SPEC §3.2).
+ * Same recipe as Figure 3 with the phases swapped: each seed's full-SAM run is the trunk
+ * every switched run branches from. `--authors-window` reproduces the authors' inclusive
+ * window (SAM on epochs 0…t: t + 1 SAM epochs, docs/paper.md#switching).
  *
  * @module
  */
 import { runMain } from "../core/cli.ts";
 import { runFigure } from "../core/figure.ts";
-import { FIG3_SCALES } from "./fig3.ts";
-import { type SwitchFigureConfig, switchTask } from "./switch_sweep.ts";
+import {
+  optimizerSwitchTask,
+  type SwitchFigureConfig,
+  switchFigureSchema,
+} from "./optimizer_switch.ts";
+import { withSwitches } from "./switch_scales.ts";
+import { optimizerSwitchChart } from "./switching_chart.ts";
+import type { Switching } from "./switching.ts";
 
-function early(config: SwitchFigureConfig, switches: number[]): SwitchFigureConfig {
-  return { ...config, switches };
-}
-
-/** Named configs of Figure 5: Figure 3's settings with SAM-first switch points. */
-export const FIG5_SCALES: Record<string, SwitchFigureConfig> = Object.fromEntries(
-  Object.entries(FIG3_SCALES).map(([name, config]) => {
-    const T = config.epochs;
-    const switches = name === "smoke"
-      ? [3, 4]
-      : name === "small"
-      ? [3, 6, 12, 24]
-      : [0, 0.2, 0.4, 0.6, 0.8].map((f) => Math.round(f * T)); // SPEC §3.2 (inferred)
-    return [name, early(config, switches)];
-  }),
+/** 1. The configs: Figure 3's settings with SAM-first switch points. */
+export const FIG5_SCALES: Record<string, SwitchFigureConfig> = withSwitches((scale, T) =>
+  scale === "smoke"
+    ? [3, 4]
+    : scale === "small"
+    ? [3, 6, 12, 24]
+    : [0, 0.2, 0.4, 0.6, 0.8].map((f) => Math.round(f * T)) // docs/paper.md#switching (inferred)
 );
 
-/** The Figure 5 task. */
-export const fig5Task = switchTask({
+/**
+ * 2. The runs: per seed, SAM on [0, t) (the trunk: the full-SAM run, t = T), SGD after; the x
+ * axis is SAM's share t/T and every gap is to full SAM.
+ */
+export function fig5Switching(config: SwitchFigureConfig): Switching {
+  return { first: "sam", then: "sgd", focus: "first", inclusive: config.authorsWindow };
+}
+
+/** The chart's title. */
+export const FIG5_TITLE =
+  "Figure 5 (SAM→SGD): test-error gap to full SAM and sharpness against the SAM proportion";
+
+/** The Figure 5 task: 3. test error and λ_max, 4. over seeds, 5. the chart (as Figure 3). */
+export const fig5Task = optimizerSwitchTask({
   name: "fig5",
-  direction: "sam-to-sgd",
   description: "Figure 5 (SAM→SGD): test-error gap to full SAM and λ_max of the final model " +
     "against the SAM proportion t/T, mean ± std over seeds. Switched runs branch from each " +
     "seed's full-SAM run; runs shared with Figure 3 come from the sweep store.",
-  title: "Figure 5 (SAM→SGD): test-error gap to full SAM and sharpness against the SAM proportion",
+  schema: switchFigureSchema,
   scales: FIG5_SCALES,
+  switching: fig5Switching,
+  chart: (result, config) => optimizerSwitchChart(result, config, FIG5_TITLE),
 });
 
 if (import.meta.main) await runMain(() => runFigure(fig5Task, Deno.args).then(() => {}));

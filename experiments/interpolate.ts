@@ -1,6 +1,6 @@
 /**
  * `deno task interpolate CHECKPOINT_A CHECKPOINT_B`: the loss landscape along the line
- * θ_λ = (1 − λ)·A + λ·B through two solutions (Fig. 4(c), SPEC §5.3): train and test loss
+ * θ_λ = (1 − λ)·A + λ·B through two solutions (Fig. 4(c), docs/paper.md#measurements): train and test loss
  * and accuracy in eval mode on fixed subsets at every λ of a grid, and the paper's
  * L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)² with h = 0.1. The whole state is interpolated
  * (parameters and BatchNorm running statistics). The paper's convention is A = SGD→SAM and
@@ -94,11 +94,11 @@ export interface InterpolateResult {
 /** Evaluates the line between the two checkpoints. */
 export async function computeInterpolate(
   config: InterpolateTaskConfig,
-  context: FigureContext,
+  context: FigureContext<typeof INTERPOLATE_FLAGS>,
 ): Promise<InterpolateResult> {
   await useBackend(config.backend);
   const data = await loadDataset(config.dataset, {
-    dataDir: context.run["data-dir"],
+    dataDir: context.flags.dataDir,
     trainSize: config.trainSize,
     testSize: config.testSize,
   });
@@ -216,8 +216,19 @@ function summarize(rows: LineRow[]) {
   }));
 }
 
+/** The run flags of the task. */
+const INTERPOLATE_FLAGS = {
+  "data-dir": {
+    description: "folder holding the dataset files (else $LATE_SAM_DATA, Debian's, the cache)",
+  },
+} as const;
+
 /** The task definition. */
-export const interpolateTask: FigureDefinition<typeof interpolateTaskSchema, InterpolateResult> = {
+export const interpolateTask: FigureDefinition<
+  typeof interpolateTaskSchema,
+  InterpolateResult,
+  typeof INTERPOLATE_FLAGS
+> = {
   name: "interpolate",
   description:
     "Evaluates the line θ_λ = (1 − λ)·A + λ·B between two checkpoints of the same model " +
@@ -229,11 +240,7 @@ export const interpolateTask: FigureDefinition<typeof interpolateTaskSchema, Int
   positionals: ["checkpointA", "checkpointB"],
   backend: "wasm",
   backendOf: (config) => config.backend,
-  runFlags: {
-    "data-dir": {
-      description: "folder holding the dataset files (else $LATE_SAM_DATA, Debian's, the cache)",
-    },
-  },
+  runFlags: INTERPOLATE_FLAGS,
   inputFiles: (config) => ({ checkpointA: config.checkpointA, checkpointB: config.checkpointB }),
   seeds: () => ({ root: null, streams: { subsets: "0:data/<dataset>/subset/<split> (fixed)" } }),
   compute: computeInterpolate,

@@ -1,11 +1,13 @@
 /**
- * Measurements sweeps take on stored run states, registered by kind:
+ * The measurements sweeps take on stored run states, as one explicit registry,
+ * {@link MEASURES}: a measurement job's `spec.kind` names its entry. Specs and costs are in
+ * `measure_specs.ts`.
  *
  * - `sharpness` (Figs. 3, 5): the top Hessian eigenvalues (Lanczos on a finite-difference HVP)
  *   of the plain cross-entropy over the first N unaugmented training examples, train-mode
- *   BatchNorm by default (SPEC §5.2);
+ *   BatchNorm by default (docs/paper.md#measurements);
  * - `line` (Fig. 4(c)): loss, accuracy and L″ along θ_λ = (1 − λ)·A + λ·B on fixed train and
- *   test subsets (SPEC §5.3);
+ *   test subsets (docs/paper.md#measurements);
  * - `escape` (Fig. 4(b)): SAM steps (or the authors' released ascent-only loop) from a
  *   converged state, recording the training loss on a fixed subset before every step.
  *
@@ -15,7 +17,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { z } from "zod";
 import { type Json, parseConfig } from "../core/config.ts";
 import { applyUpdates, optimizerStep, samPerturbation, sgd } from "../core/optim/mod.ts";
 import { disposeSgdState } from "../core/optim/mod.ts";
@@ -28,124 +29,89 @@ import { lambdaGrid, lineProfile } from "../core/metrics/line.ts";
 import { measureSharpness } from "../core/metrics/sharpness.ts";
 import { crossEntropy } from "../models/loss.ts";
 import type { Dataset } from "../data/mod.ts";
-import { type PreparedRun, registerMeasure } from "./runs.ts";
+import type { JobEnv, PreparedRun, SeededSettings } from "./runs.ts";
+import {
+  type EscapeSpec,
+  escapeSpecSchema,
+  lineSpecSchema,
+  sharpnessSpecSchema,
+} from "./measure_specs.ts";
 
-/** Spec of a sharpness measurement. */
-export const sharpnessSpecSchema = z.strictObject({
-  kind: z.literal("sharpness"),
-  examples: z.number().int().positive().describe(
-    "the first N unaugmented training examples (authors: 5000)",
-  ),
-  chunk: z.number().int().positive().describe("examples per chunk (authors: 128)"),
-  k: z.number().int().positive().describe("top eigenvalues (authors: 2)"),
-  iterations: z.number().int().positive().describe("most Lanczos iterations (one HVP each)"),
-  tolerance: z.number().positive().describe("Lanczos relative tolerance"),
-  epsilon: z.number().positive().describe("finite-difference step of the HVP"),
-  bnMode: z.enum(["train", "eval"]).describe("BatchNorm mode (authors: train)"),
-  seed: z.number().int().nonnegative().describe("root of the start-vector stream"),
-});
+export {
+  type EscapeSpec,
+  escapeSpecSchema,
+  type LineSpec,
+  lineSpecSchema,
+  type SharpnessSpec,
+  sharpnessSpecSchema,
+} from "./measure_specs.ts";
 
-/** A validated sharpness spec. */
-export type SharpnessSpec = z.output<typeof sharpnessSpecSchema>;
+/** A stored state loaded for a measurement. */
+export interface MeasureInput {
+  run: RunState;
+  base: SeededSettings;
+  prepared: PreparedRun;
+}
 
-registerMeasure("sharpness", {
-  cost: (raw) => {
-    const spec = parseConfig(sharpnessSpecSchema, raw);
-    return (spec.iterations + 1) * 2 * Math.ceil(spec.examples / spec.chunk);
-  },
-  run: (raw, [input], env) => {
-    const spec = parseConfig(sharpnessSpecSchema, raw);
-    const { data, model } = input.prepared;
-    const chunks = Math.ceil(spec.examples / spec.chunk);
-    const result = measureSharpness({
-      model,
-      params: input.run.params,
-      state: input.run.modelState,
-      data: evalBatches(data, "train", { batchSize: spec.chunk, limit: spec.examples }),
-      loss: crossEntropy,
-      key: rngKey(spec.seed, "sharpness"),
-      chunk: spec.chunk,
-      epsilon: spec.epsilon,
-      bnMode: spec.bnMode,
-      k: spec.k,
-      lanczosIterations: spec.iterations,
-      tolerance: spec.tolerance,
-      onStep: () => env.tick?.(2 * chunks),
-    });
-    return Promise.resolve({
-      eigenvalues: result.eigenvalues,
-      lambdaMax: result.lambdaMax,
-      // Lanczos residual estimates ‖Hy − θy‖ of each eigenvalue, and whether all met the tolerance.
-      residuals: result.lanczos.residuals,
-      converged: result.lanczos.converged,
-      iterations: result.lanczos.iterations,
-      hvps: result.hvps,
-      seconds: result.seconds,
-    } as unknown as Json);
-  },
-});
+/** A measurement: its result from the loaded input states (disposed by the caller). */
+export type Measure = (spec: Json, inputs: MeasureInput[], env: JobEnv) => Promise<Json>;
 
-/** Spec of a line profile between two end states (inputs: A at λ = 0, B at λ = 1). */
-export const lineSpecSchema = z.strictObject({
-  kind: z.literal("line"),
-  from: z.number().describe("first λ"),
-  to: z.number().describe("last λ"),
-  step: z.number().positive().describe("λ spacing (h must be a multiple of it)"),
-  h: z.number().positive().describe("step of L″ (paper: 0.1)"),
-  trainExamples: z.number().int().positive().describe("first N training examples"),
-  testExamples: z.number().int().positive().describe("first N test examples"),
-});
+/** Measurements by kind. */
+export type MeasureRegistry = Readonly<Record<string, Measure>>;
 
-/** A validated line spec. */
-export type LineSpec = z.output<typeof lineSpecSchema>;
+/** `sharpness`: the top eigenvalues of the plain-CE Hessian at the state. */
+export const measureSharpnessOf: Measure = (raw, [input], env) => {
+  const spec = parseConfig(sharpnessSpecSchema, raw);
+  const { data, model } = input.prepared;
+  const chunks = Math.ceil(spec.examples / spec.chunk);
+  const result = measureSharpness({
+    model,
+    params: input.run.params,
+    state: input.run.modelState,
+    data: evalBatches(data, "train", { batchSize: spec.chunk, limit: spec.examples }),
+    loss: crossEntropy,
+    key: rngKey(spec.seed, "sharpness"),
+    chunk: spec.chunk,
+    epsilon: spec.epsilon,
+    bnMode: spec.bnMode,
+    k: spec.k,
+    lanczosIterations: spec.iterations,
+    tolerance: spec.tolerance,
+    onStep: () => env.tick?.(2 * chunks),
+  });
+  return Promise.resolve({
+    eigenvalues: result.eigenvalues,
+    lambdaMax: result.lambdaMax,
+    // Lanczos residual estimates ‖Hy − θy‖ of each eigenvalue, and whether all met the tolerance.
+    residuals: result.lanczos.residuals,
+    converged: result.lanczos.converged,
+    iterations: result.lanczos.iterations,
+    hvps: result.hvps,
+    seconds: result.seconds,
+  } as unknown as Json);
+};
 
-registerMeasure("line", {
-  cost: (raw) => {
-    const spec = parseConfig(lineSpecSchema, raw);
-    const points = Math.round((spec.to - spec.from) / spec.step) + 1;
-    return Math.ceil(points * Math.ceil((spec.trainExamples + spec.testExamples) / 128) / 3);
-  },
-  run: (raw, [a, b], env) => {
-    const spec = parseConfig(lineSpecSchema, raw);
-    const { data, model } = a.prepared;
-    const lambdas = lambdaGrid(spec.from, spec.to, spec.step);
-    const perPoint = Math.ceil((spec.trainExamples + spec.testExamples) / 128) / 3;
-    const rows = lineProfile({
-      model,
-      a: { params: a.run.params, state: a.run.modelState },
-      b: { params: b.run.params, state: b.run.modelState },
-      lambdas,
-      splits: {
-        train: evalBatches(data, "train", { batchSize: 500, limit: spec.trainExamples }),
-        test: evalBatches(data, "test", { batchSize: 500, limit: spec.testExamples }),
-      },
-      loss: crossEntropy,
-      h: spec.h,
-      onPoint: () => env.tick?.(perPoint),
-    });
-    return Promise.resolve({ rows } as unknown as Json);
-  },
-});
-
-/** Spec of an escape trial (Fig. 4(b)). */
-export const escapeSpecSchema = z.strictObject({
-  kind: z.literal("escape"),
-  /** Trial index: seeds the batch order through the stream (trial, escape/batches). */
-  trial: z.number().int().nonnegative(),
-  steps: z.number().int().positive(),
-  /** `sam`: full SAM steps; `ascent`: the released escape.py loop, θ ← θ + ρ·g/‖g‖ only. */
-  variant: z.enum(["sam", "ascent"]),
-  rho: z.number().positive(),
-  lr: z.number().nonnegative(),
-  momentum: z.number().min(0).lt(1),
-  weightDecay: z.number().nonnegative(),
-  batchSize: z.number().int().positive(),
-  /** The first `evalSize` training examples (unaugmented) on which the loss is recorded. */
-  evalSize: z.number().int().positive(),
-});
-
-/** A validated escape spec. */
-export type EscapeSpec = z.output<typeof escapeSpecSchema>;
+/** `line`: the profile along the segment from the first input state to the second. */
+export const measureLine: Measure = (raw, [a, b], env) => {
+  const spec = parseConfig(lineSpecSchema, raw);
+  const { data, model } = a.prepared;
+  const lambdas = lambdaGrid(spec.from, spec.to, spec.step);
+  const perPoint = Math.ceil((spec.trainExamples + spec.testExamples) / 128) / 3;
+  const rows = lineProfile({
+    model,
+    a: { params: a.run.params, state: a.run.modelState },
+    b: { params: b.run.params, state: b.run.modelState },
+    lambdas,
+    splits: {
+      train: evalBatches(data, "train", { batchSize: 500, limit: spec.trainExamples }),
+      test: evalBatches(data, "test", { batchSize: 500, limit: spec.testExamples }),
+    },
+    loss: crossEntropy,
+    h: spec.h,
+    onPoint: () => env.tick?.(perPoint),
+  });
+  return Promise.resolve({ rows } as unknown as Json);
+};
 
 /** An escape trial's result: the loss before step 0, 1, …, and after the last step. */
 export interface EscapeResult {
@@ -252,16 +218,15 @@ export function escapeTrial(spec: EscapeSpec, input: { run: RunState; prepared: 
   return { trial: spec.trial, variant: spec.variant, losses };
 }
 
-registerMeasure("escape", {
-  cost: (raw) => {
-    const spec = parseConfig(escapeSpecSchema, raw);
-    const evalBatchesPerStep = Math.ceil(spec.evalSize / spec.batchSize) / 3; // forward only
-    return Math.ceil(
-      spec.steps * (spec.variant === "sam" ? 2 : 1) + (spec.steps + 1) * evalBatchesPerStep,
-    );
-  },
-  run: (raw, inputs) => {
-    const spec = parseConfig(escapeSpecSchema, raw);
-    return Promise.resolve(escapeTrial(spec, inputs[0]) as unknown as Json);
-  },
-});
+/** `escape`: one escape trial from the input state. */
+export const measureEscape: Measure = (raw, inputs) => {
+  const spec = parseConfig(escapeSpecSchema, raw);
+  return Promise.resolve(escapeTrial(spec, inputs[0]) as unknown as Json);
+};
+
+/** Every measurement a sweep can run, by the `kind` of its spec. */
+export const MEASURES: MeasureRegistry = {
+  sharpness: measureSharpnessOf,
+  line: measureLine,
+  escape: measureEscape,
+};

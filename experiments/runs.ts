@@ -1,28 +1,23 @@
 /**
  * Network runs: the settings every training run shares (model, data, optimizer), how a run is
- * wired to the training loop, and how sweep jobs on such runs execute (in this process or in
- * a worker process, with identical results).
+ * wired to the training loop, and how a sweep's train job trains a segment of a run (in this
+ * process or in a worker process, with identical results). Measurement jobs are `jobs.ts`'s.
  *
- * A sweep run's base config is {@link RunBase}: the settings plus `seed` and `epochs`. Its
- * state after epoch e is stored under `stateId(base, phases, e)` in the sweep store.
- *
- * Adversarial runs add three optional settings, absent from every other run (so the bases,
- * and the ids, of SGD/SAM runs are unchanged): `normalize: false` (inputs x/255 in [0, 1]),
- * `pgd` (the attack of `at` phases and of the robust evaluation) and `robustEval` (which
- * epochs are evaluated under attack, on how many test examples).
+ * A sweep run's base config is `SeededSettings` (`run_settings.ts`): the settings plus
+ * `seed` and `epochs`. Its state after epoch e is stored under `stateId(base, phases, e)` in
+ * the sweep store.
  *
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { z } from "zod";
-import { BACKENDS, useBackend } from "../core/backend.ts";
+import { useBackend } from "../core/backend.ts";
 import { encodeCheckpoint } from "../core/checkpoint.ts";
-import { pgdAdversary, type PgdConfig, pgdConfigSchema } from "../core/attack.ts";
+import { pgdAdversary, type PgdConfig } from "../core/attack.ts";
 import { type Json, parseConfig } from "../core/config.ts";
 import type { Model } from "../core/model.ts";
 import type { RngKey } from "../core/random.ts";
-import { type LrSchedule, optimizerAt, type Phase } from "../core/schedule.ts";
-import type { Job, MeasureJob, TrainJob } from "../core/sweep/plan.ts";
+import { optimizerAt, type Phase } from "../core/schedule.ts";
+import type { TrainJob } from "../core/sweep/plan.ts";
 import type { SweepStore } from "../core/sweep/store.ts";
 import {
   disposeRun,
@@ -37,121 +32,32 @@ import {
   type TrainDeps,
 } from "../core/train.ts";
 import {
-  CIFAR_AUGMENT,
-  DATASET_NAMES,
   datasetInfo,
   type DatasetName,
   evalBatches,
   loadDataset,
-  NO_AUGMENT,
   trainBatches,
-  WRN_AUGMENT,
 } from "../data/mod.ts";
 import type { Dataset } from "../data/mod.ts";
 // Model modules by file, not through models/mod.ts: the sweep code hash covers exactly the
 // modules a worker imports, and the theory problems re-exported there train nothing.
-import { createModel, MODEL_NAMES } from "../models/registry.ts";
+import { createModel } from "../models/registry.ts";
 import { crossEntropy, smoothCrossEntropy } from "../models/loss.ts";
+import { measureCost } from "./measure_specs.ts";
+import {
+  AUGMENTS,
+  lrScheduleOf,
+  type RunSettings,
+  type SeededSettings,
+  seededSettingsSchema,
+  stepsPerEpoch,
+} from "./run_settings.ts";
 
-/** Training augmentations by name (SPEC §4.7). */
-export const AUGMENTS = {
-  "none": NO_AUGMENT,
-  "crop-flip": CIFAR_AUGMENT,
-  "crop-flip-cutout": WRN_AUGMENT,
-};
-
-/** The fields of {@link runSettingsSchema}, for schemas that extend it. */
-export const runSettingsShape = {
-  model: z.enum(MODEL_NAMES).describe("architecture"),
-  dataset: z.enum(DATASET_NAMES).describe("dataset"),
-  backend: z.enum(BACKENDS).describe("tfjs backend (results are bitwise reproducible per backend)"),
-  trainSize: z.number().int().nonnegative().describe(
-    "training examples (0 = all; a fixed stratified subset)",
-  ),
-  testSize: z.number().int().nonnegative().describe("test examples (0 = all)"),
-  augment: z.enum(["none", "crop-flip", "crop-flip-cutout"]).describe(
-    "training augmentation (SPEC §4.7)",
-  ),
-  batchSize: z.number().int().positive().describe("mini-batch size"),
-  lr: z.number().positive().describe("base learning rate"),
-  lrSchedule: z.enum(["constant", "multistep", "wrn"]).describe(
-    "constant; multistep (×gamma at each milestone epoch); wrn (×0.2 at 30%, ×0.04 at 60% of T)",
-  ),
-  milestones: z.array(z.number().int().positive()).describe("multistep milestone epochs"),
-  gamma: z.number().positive().describe("multistep decay factor"),
-  momentum: z.number().min(0).lt(1).describe("SGD momentum"),
-  weightDecay: z.number().nonnegative().describe("coupled L2 weight decay"),
-  rho: z.number().positive().describe("SAM radius ρ"),
-  labelSmoothing: z.number().min(0).lt(1).describe(
-    "label smoothing of the training loss (s/(K−1) rule)",
-  ),
-  keepMomentum: z.boolean().describe(
-    "keep momentum across optimizer switches (default: reset, as the authors)",
-  ),
-  normalize: z.boolean().optional().describe(
-    "normalize inputs by the dataset mean/std (absent: true; adversarial runs: false, x in [0, 1])",
-  ),
-  pgd: pgdConfigSchema.optional().describe(
-    "PGD attack of `at` phases (random start) and of the robust evaluation (none)",
-  ),
-  robustEval: z.strictObject({
-    examples: z.number().int().nonnegative().describe(
-      "robust evaluation on the first N test examples (0 = the whole test set)",
-    ),
-    epochs: z.enum(["all", "last"]).describe(
-      "evaluate under attack after every epoch (authors) or after the last epoch T − 1 only",
-    ),
-  }).optional().describe("robust (PGD) test metrics; needs `pgd`"),
-};
-
-/**
- * The run settings among a figure config's fields (the keys of {@link runSettingsShape}),
- * leaving out the figure's own (epochs, seeds, switches, …).
- */
-export function runSettingsOf(config: Record<string, unknown>): RunSettings {
-  const keys = Object.keys(runSettingsShape).filter((k) => k in config);
-  return Object.fromEntries(keys.map((k) => [k, config[k]])) as RunSettings;
-}
-
-const needsPgd = (s: { pgd?: unknown; robustEval?: unknown }) =>
-  s.robustEval === undefined || s.pgd !== undefined;
-const NEEDS_PGD = { message: "robustEval needs a pgd attack", path: ["robustEval"] };
-
-/** Everything about a network run except its seed, length and phases. */
-export const runSettingsSchema = z.strictObject(runSettingsShape).refine(needsPgd, NEEDS_PGD);
-
-/** Validated run settings. */
-export type RunSettings = z.output<typeof runSettingsSchema>;
-
-/** A sweep run's base config: settings, root seed and total epochs T. */
-export const runBaseSchema = z.strictObject({
-  ...runSettingsShape,
-  seed: z.number().int().nonnegative().describe("root seed"),
-  epochs: z.number().int().positive().describe("total epochs T"),
-}).refine(needsPgd, NEEDS_PGD);
-
-/** A validated run base. */
-export type RunBase = z.output<typeof runBaseSchema>;
-
-/** The base config of one run of a figure. */
-export function runBase(settings: RunSettings, seed: number, epochs: number): RunBase {
-  return parseConfig(runBaseSchema, { ...settings, seed, epochs });
-}
-
-/** The learning-rate schedule the settings name. */
-export function lrScheduleOf(settings: RunSettings): LrSchedule {
-  return settings.lrSchedule === "multistep"
-    ? {
-      kind: "multistep",
-      base: settings.lr,
-      milestones: settings.milestones,
-      gamma: settings.gamma,
-    }
-    : { kind: settings.lrSchedule, base: settings.lr };
-}
+// The settings are `run_settings.ts`'s; re-exported for the scripts that import them here.
+export * from "./run_settings.ts";
 
 /** The training-loop config of a run (phases may cover only a prefix of [0, T)). */
-export function trainConfigFor(base: RunBase, phases: Phase[]): TrainConfig {
+export function trainConfigFor(base: SeededSettings, phases: Phase[]): TrainConfig {
   return parseConfig(trainConfigSchema, {
     seed: base.seed,
     epochs: base.epochs,
@@ -164,16 +70,6 @@ export function trainConfigFor(base: RunBase, phases: Phase[]): TrainConfig {
     phases,
     keepMomentum: base.keepMomentum,
   });
-}
-
-/** Training examples of a run (its subset, or the whole split). */
-export function trainCount(settings: RunSettings): number {
-  return settings.trainSize || datasetInfo(settings.dataset as DatasetName).trainCount;
-}
-
-/** Optimizer steps per epoch (the last partial batch counts). */
-export function stepsPerEpoch(settings: RunSettings): number {
-  return Math.ceil(trainCount(settings) / settings.batchSize);
 }
 
 /** A run's model, data and training-loop dependencies. */
@@ -298,7 +194,7 @@ export function recordsJson(records: EpochRecord[]): Json[] {
  */
 export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void> {
   const t0 = performance.now();
-  const base = parseConfig(runBaseSchema, job.base);
+  const base = parseConfig(seededSettingsSchema, job.base);
   const { model, deps } = await prepareRun(base, env.dataDir);
   const info = { model: model.name, seed: base.seed, configHash: job.id };
   const passes = (optimizer: string) => stepPasses(base, optimizer);
@@ -350,75 +246,12 @@ export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void>
   });
 }
 
-/** A measurement kind: its cost estimate and its computation on loaded states. */
-export interface Measure {
-  /** Estimated batch-gradient evaluations. */
-  cost(spec: Json): number;
-  /** Computes the result from the input states (disposed by the caller afterwards). */
-  run(
-    spec: Json,
-    inputs: { run: RunState; base: RunBase; prepared: PreparedRun }[],
-    env: JobEnv,
-  ): Promise<Json>;
-}
-
-const measures = new Map<string, Measure>();
-
-/** Makes a measurement kind available to sweeps (`spec.kind` selects it). */
-export function registerMeasure(kind: string, measure: Measure): void {
-  measures.set(kind, measure);
-}
-
-function measureOf(spec: Json): Measure {
-  const kind = (spec as { kind?: unknown })?.kind;
-  const measure = typeof kind === "string" ? measures.get(kind) : undefined;
-  if (!measure) {
-    throw new Error(
-      `unknown measurement kind ${JSON.stringify(kind)}; known: ${[...measures.keys()].join(", ")}`,
-    );
-  }
-  return measure;
-}
-
-/** Loads a measurement's input states and stores its result. */
-export async function executeMeasureJob(job: MeasureJob, env: JobEnv): Promise<void> {
-  const t0 = performance.now();
-  const measure = measureOf(job.spec);
-  const inputs: { run: RunState; base: RunBase; prepared: PreparedRun }[] = [];
-  try {
-    for (const id of job.inputs) {
-      const record = await env.store.readState(id);
-      if (!record) throw new Error(`input state ${id.slice(0, 12)} is not in the store`);
-      const base = parseConfig(runBaseSchema, record.job.base);
-      const prepared = await prepareRun(base, env.dataDir);
-      const { run } = await loadRun(env.store.checkpointPath(id), prepared.model);
-      inputs.push({ run, base, prepared });
-    }
-    // Progress: what the measurement reports, topped up to its estimated cost at the end.
-    let ticked = 0;
-    const tick = (units: number) => {
-      ticked += units;
-      env.tick?.(units);
-    };
-    const result = await measure.run(job.spec, inputs, { ...env, tick });
-    if (ticked < job.cost) env.tick?.(job.cost - ticked);
-    await env.store.writeMeasure(job, result, (performance.now() - t0) / 1000);
-  } finally {
-    for (const input of inputs) disposeRun(input.run);
-  }
-}
-
-/** Runs any sweep job. */
-export function executeJob(job: Job, env: JobEnv): Promise<void> {
-  return job.kind === "train" ? executeTrainJob(job, env) : executeMeasureJob(job, env);
-}
-
 /** The cost model of network sweeps, for {@link planSweep}. */
 export const RUN_COSTS = {
-  stepsPerEpoch: (base: Json) => stepsPerEpoch(parseConfig(runBaseSchema, base)),
+  stepsPerEpoch: (base: Json) => stepsPerEpoch(parseConfig(seededSettingsSchema, base)),
   passes: (optimizer: string, base: Json) =>
-    stepPasses(parseConfig(runBaseSchema, base), optimizer),
+    stepPasses(parseConfig(seededSettingsSchema, base), optimizer),
   epochCost: (base: Json, epoch: number, epochs: number) =>
-    robustEvalCost(parseConfig(runBaseSchema, base), epoch, epochs),
-  measureCost: (spec: Json) => measureOf(spec).cost(spec),
+    robustEvalCost(parseConfig(seededSettingsSchema, base), epoch, epochs),
+  measureCost,
 };

@@ -1,7 +1,7 @@
 /**
  * `deno task sharpness CHECKPOINT`: the top Hessian eigenvalues (λ_max first), optionally
  * power iteration's λ_max, and the Hessian trace of a trained model's mean loss over a fixed
- * subset, as the authors measure sharpness (SPEC §5.2): the first 5,000 unaugmented training
+ * subset, as the authors measure sharpness (docs/paper.md#measurements): the first 5,000 unaugmented training
  * images, chunks of 128, BatchNorm in train mode, plain cross-entropy.
  *
  *     deno task sharpness results/train/final.safetensors --train-size 10000 --out results/run1
@@ -133,11 +133,11 @@ function settingsLine(config: SharpnessTaskConfig, chunks: number, dim: number):
 /** Runs the measurement. */
 export async function computeSharpness(
   config: SharpnessTaskConfig,
-  context: FigureContext,
+  context: FigureContext<typeof SHARPNESS_FLAGS>,
 ): Promise<SharpnessTaskResult> {
   await useBackend(config.backend);
   const data = await loadDataset(config.dataset, {
-    dataDir: context.run["data-dir"],
+    dataDir: context.flags.dataDir,
     trainSize: config.trainSize || undefined,
   });
   if (config.examples > data.train.count) {
@@ -316,8 +316,19 @@ export function sharpnessChart(out: SharpnessTaskResult, config: SharpnessTaskCo
   } as ChartSpec;
 }
 
+/** The run flags of the task. */
+const SHARPNESS_FLAGS = {
+  "data-dir": {
+    description: "folder holding the dataset files (else $LATE_SAM_DATA, Debian's, the cache)",
+  },
+} as const;
+
 /** The task definition. */
-export const sharpnessTask: FigureDefinition<typeof sharpnessTaskSchema, SharpnessTaskResult> = {
+export const sharpnessTask: FigureDefinition<
+  typeof sharpnessTaskSchema,
+  SharpnessTaskResult,
+  typeof SHARPNESS_FLAGS
+> = {
   name: "sharpness",
   description:
     "Measures the sharpness of a checkpoint: the top-k Hessian eigenvalues of the mean " +
@@ -330,11 +341,7 @@ export const sharpnessTask: FigureDefinition<typeof sharpnessTaskSchema, Sharpne
   positionals: ["checkpoint"],
   backend: "wasm",
   backendOf: (config) => config.backend,
-  runFlags: {
-    "data-dir": {
-      description: "folder holding the dataset files (else $LATE_SAM_DATA, Debian's, the cache)",
-    },
-  },
+  runFlags: SHARPNESS_FLAGS,
   inputFiles: (config) => ({ checkpoint: config.checkpoint }),
   seeds: (config) => ({
     root: config.seed,

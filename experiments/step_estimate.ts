@@ -14,7 +14,7 @@ import { treeDispose } from "../core/tree.ts";
 import { datasetInfo, type DatasetName } from "../data/mod.ts";
 import { crossEntropy, smoothCrossEntropy } from "../models/loss.ts";
 import { createModel } from "../models/registry.ts";
-import type { RunSettings } from "./runs.ts";
+import type { RunSettings } from "./run_settings.ts";
 
 /**
  * Measures the seconds of one SGD step of a run's model on its backend, for plan estimates:

@@ -1,40 +1,39 @@
 /**
- * The sweep step of every network figure: plan → (dry run | shard | execute) → collect.
+ * The machinery behind every network figure's sweep: plan → (dry run | shard | execute) →
+ * read back. A figure builds its runs, calls {@link executeSweep}, and reads each run's
+ * per-epoch records ({@link runRecords}) and measurements ({@link measureResult}) from the
+ * store; worker processes, shards and resuming stay behind this small API.
  *
- * A figure builds its runs and measurements, calls {@link executeSweep}, and reads the
- * per-epoch records and measurement results back from the store. Flags shared by every sweep
+ * Flags shared by every sweep
  * figure (`--workers`, `--shard`, `--dry-run`, `--data-dir`) are {@link SWEEP_RUN_FLAGS}; they
  * change where and how the work runs, never its results.
  *
  * @module
  */
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { CliError } from "../core/cli.ts";
+import { CliError, type FlagValues } from "../core/cli.ts";
 import type { Json } from "../core/config.ts";
 import { type FigureContext, RunPaused } from "../core/figure.ts";
-import { createProgress, formatDuration } from "../core/progress.ts";
-import { moduleGraphHash } from "../core/provenance.ts";
+import { createProgress } from "../core/progress.ts";
 import { formatPhaseSpec } from "../core/schedule.ts";
 import type { EpochRecord } from "../core/train.ts";
 import {
-  criticalPathCost,
-  executeJobs,
-  type ExecuteOptions,
   type ExecuteReport,
-  type Job,
-  jobGroups,
   parseShard,
   type Plan,
-  processExecutor,
   shardJobs,
-  SweepStore,
+  type SweepStore,
 } from "../core/sweep/mod.ts";
-import { executeJob, type RunBase, runBaseSchema } from "./runs.ts";
-import { measureStepSeconds } from "./step_estimate.ts";
-import { parseConfig } from "../core/config.ts";
+import { describePlan, fmt } from "./dry_run.ts";
+import { runStoreJobs, sweepStore } from "./store_jobs.ts";
+
+export {
+  runStoreJobs,
+  type StoreJobsOptions,
+  sweepCodeHashes,
+  sweepStore,
+  trainCodeHash,
+} from "./store_jobs.ts";
 import { PAPER_INFERRED } from "./settings.ts";
-import "./measures.ts";
 
 /** Run flags of every sweep figure. */
 export const SWEEP_RUN_FLAGS = {
@@ -55,55 +54,64 @@ export const SWEEP_RUN_FLAGS = {
     boolean: true,
     description: "with --dry-run: do not time a training step (no time estimate)",
   },
-};
+} as const;
+
+/** The run flags of a sweep figure, declared. */
+export type SweepRunFlags = typeof SWEEP_RUN_FLAGS;
+
+/** The run flags of a sweep figure, parsed and checked. */
+export interface SweepFlags {
+  /** Folder holding the dataset files (else the usual lookup). */
+  dataDir?: string;
+  /** Jobs at once (1: in this process). */
+  workers: number;
+  /** The shard to run and stop after, if any. */
+  shard: { index: number; count: number } | null;
+  dryRun: boolean;
+  skipTiming: boolean;
+}
+
+/**
+ * Checks a sweep figure's parsed run flags: `workers` a positive integer (default: CPU
+ * cores), `shard` of the form i/n.
+ *
+ * @throws {CliError} naming the flag when one is malformed.
+ */
+export function sweepFlags(flags: FlagValues): SweepFlags {
+  const text = (v: unknown) => (typeof v === "string" ? v : undefined);
+  const shard = text(flags.shard);
+  return {
+    dataDir: text(flags.dataDir),
+    workers: workerCount(text(flags.workers)),
+    shard: shard === undefined ? null : parseShardFlag(shard),
+    dryRun: flags.dryRun === true,
+    skipTiming: flags.skipTiming === true,
+  };
+}
 
 /**
  * The task-definition fields every sweep figure shares: `small` by default, the backend the
  * config names (wasm unless told otherwise) and the sweep's run flags. Spread it into a
  * `FigureDefinition`.
  */
-export const SWEEP_TASK_DEFAULTS = {
+export const SWEEP_TASK_DEFAULTS: {
+  defaultScale: string;
+  backend: string;
+  backendOf: (config: { backend: string }) => string;
+  runFlags: SweepRunFlags;
+} = {
   defaultScale: "small",
   backend: "wasm",
-  backendOf: (config: { backend: string }): string => config.backend,
+  backendOf: (config) => config.backend,
   runFlags: SWEEP_RUN_FLAGS,
 };
-
-/**
- * The code hashes sweep results are keyed by: `train`, every module `experiments/runs.ts`
- * imports (what trains a state), and `measure`, every module the worker imports (training
- * plus the measurements); both include `deno.json` and `deno.lock`.
- */
-export async function sweepCodeHashes(): Promise<{ train: string; measure: string }> {
-  const [train, measure] = await Promise.all([trainCodeHash(), graphHash("./worker.ts")]);
-  return { train, measure };
-}
-
-/** The `train` half of {@link sweepCodeHashes} alone (what stored states are keyed by). */
-export function trainCodeHash(): Promise<string> {
-  return graphHash("./runs.ts");
-}
-
-function graphHash(module: string): Promise<string> {
-  return moduleGraphHash(fileURLToPath(new URL(module, import.meta.url)), repoRoot());
-}
-
-/** The sweep store of a result root: `<out>/sweep`, keyed by {@link sweepCodeHashes}. */
-export async function sweepStore(out: string): Promise<SweepStore> {
-  const hashes = await sweepCodeHashes();
-  return new SweepStore(join(out, "sweep"), hashes.train, hashes.measure);
-}
-
-function repoRoot(): string {
-  return fileURLToPath(new URL("..", import.meta.url));
-}
 
 /**
  * One run of a sweep as a figure's manifest lists it (`summary.runs`): its id (the state id
  * of its final state in the sweep store), root seed, total epochs and compact phases
  * (`sgd:3,sam:1`). `deno task runs` and `deno task audit` read these.
  */
-export type SweepRunInfo = { id: string; seed: number | null; epochs: number; phases: string };
+export type SweepListing = { id: string; seed: number | null; epochs: number; phases: string };
 
 /** What a finished sweep reports (gradient evaluations in batches). */
 export interface SweepOutcome {
@@ -113,16 +121,16 @@ export interface SweepOutcome {
   /** For the manifest: planned, independent and spent batch-gradient evaluations. */
   cost: { planned: number; independent: number; spent: number; savedFraction: number };
   /** For the manifest (`summary.runs`): the plan's runs, in request order. */
-  runs: SweepRunInfo[];
+  runs: SweepListing[];
 }
 
 /**
  * The plan's runs with seed, epochs and phases, in request order and without duplicates
  * (each run's last train job produces its final state and carries its whole schedule).
  */
-export function planRuns(plan: Plan): SweepRunInfo[] {
+export function planRuns(plan: Plan): SweepListing[] {
   const jobs = new Map(plan.jobs.map((j) => [j.id, j]));
-  const out: SweepRunInfo[] = [];
+  const out: SweepListing[] = [];
   for (const id of new Set(plan.runs)) {
     const job = jobs.get(id);
     if (job?.kind !== "train") throw new Error(`plan has no train job for run ${id.slice(0, 12)}`);
@@ -146,73 +154,6 @@ function workerCount(flag: string | undefined): number {
   return n;
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
-
-const settingsKey = (b: RunBase) => JSON.stringify([b.model, b.dataset, b.backend, b.batchSize]);
-
-/** The plan as text: runs, jobs, costs, and a time estimate per distinct model setting. */
-export async function describePlan(
-  plan: Plan,
-  options: { label: string; workers: number; estimate?: boolean },
-): Promise<string[]> {
-  const train = plan.jobs.filter((j) => j.kind === "train");
-  const saved = 1 - plan.cost / plan.independentCost;
-  const lines = [
-    `${options.label}: ${plan.runs.length} runs in ${jobGroups(plan.jobs).length} groups → ` +
-    `${train.length} train jobs + ${plan.jobs.length - train.length} measurements`,
-    `  gradient evaluations (mini-batches): ${fmt(plan.cost)} planned, ` +
-    `${fmt(plan.independentCost)} if every run trained from scratch (${
-      (100 * saved).toFixed(1)
-    }% saved by branching)`,
-  ];
-  if (options.estimate === false) return lines;
-  // One timing per distinct (model, dataset, backend, batch) among the train jobs.
-  const settings = new Map<string, RunBase>();
-  for (const job of train) {
-    const base = parseConfig(runBaseSchema, job.base);
-    settings.set(settingsKey(base), base);
-  }
-  let seconds = 0;
-  let critical = 0;
-  for (const [key, base] of settings) {
-    const mine = train.filter((j) => settingsKey(j.base as RunBase) === key);
-    const cost = mine.reduce((s, j) => s + j.cost, 0);
-    const what = `${base.model} on ${base.dataset}, batch ${base.batchSize}`;
-    const step = await measureStepSeconds(base).catch((err: Error) => err);
-    if (typeof step === "number") {
-      seconds += cost * step;
-      critical = Math.max(critical, criticalPathCost(mine) * step);
-      lines.push(
-        `  ${what}, ${base.backend}: one step ≈ ${step.toFixed(3)} s here (timed now) → ` +
-          formatDuration(cost * step),
-      );
-      continue;
-    }
-    // The chosen backend cannot run here (e.g. a GPU backend): time the wasm backend instead.
-    lines.push(`  ${what}, ${base.backend}: cannot time here (${step.message.split(". ")[0]})`);
-    const wasm = await measureStepSeconds({ ...base, backend: "wasm" }).catch(() => null);
-    if (wasm !== null) {
-      lines.push(
-        `    on wasm here one step ≈ ${wasm.toFixed(3)} s (timed now) → ${
-          formatDuration(cost * wasm)
-        } of compute; a GPU backend is needed for this scale`,
-      );
-    }
-  }
-  const measureCost = plan.jobs.filter((j) => j.kind === "measure").reduce((s, j) => s + j.cost, 0);
-  if (seconds > 0) {
-    const wall = Math.max(seconds / options.workers, critical);
-    lines.push(
-      `  estimated training time: ${formatDuration(seconds)} of compute, ≈ ${
-        formatDuration(wall)
-      } with ${options.workers} workers; measurements add ≈ ${
-        fmt(measureCost)
-      } gradient evaluations`,
-    );
-  }
-  return lines;
-}
-
 /** Options of {@link executeSweep}. */
 export interface ExecuteSweepOptions {
   /** Names the sweep in progress lines and dry runs. */
@@ -222,28 +163,28 @@ export interface ExecuteSweepOptions {
 }
 
 /**
- * Runs a figure's plan under the sweep flags in `context.run`:
+ * Runs a figure's plan under its sweep flags (`context.flags`, see {@link sweepFlags}):
  * `--dry-run` prints the plan and stops; `--shard i/n` executes that shard's jobs and stops;
  * otherwise every unfinished job runs on `--workers` workers. Stopping is a
  * {@link RunPaused} (exit 0, no figure written).
  */
 export async function executeSweep(
   plan: Plan,
-  context: FigureContext,
+  context: Pick<FigureContext, "out" | "scale" | "flags">,
   options: ExecuteSweepOptions,
 ): Promise<SweepOutcome> {
-  const workers = workerCount(context.run.workers);
+  const flags = sweepFlags(context.flags);
+  const { workers, shard } = flags;
   const store = await sweepStore(context.out);
-  const shard = context.run.shard === undefined ? null : parseShardFlag(context.run.shard);
   const jobs = shard ? shardJobs(plan.jobs, shard) : plan.jobs;
-  if (context.run["dry-run"] === "true") {
+  if (flags.dryRun) {
     const lines = await describePlan(plan, {
       label: options.label,
       workers,
-      estimate: context.run["skip-timing"] !== "true",
+      estimate: !flags.skipTiming,
     });
     if (context.scale.startsWith("paper")) {
-      lines.push("  inferred settings (SPEC could not verify these):");
+      lines.push("  inferred settings (the paper does not state these, docs/paper.md#settings):");
       for (const [what, why] of Object.entries(options.inferred ?? PAPER_INFERRED)) {
         lines.push(`    ${what}: ${why}`);
       }
@@ -263,7 +204,7 @@ export async function executeSweep(
   const info = () => `jobs ${finished}/${jobs.length}`;
   const report = await runStoreJobs(store, jobs, {
     workers,
-    dataDir: context.run["data-dir"],
+    dataDir: flags.dataDir,
     onTick: (units) => progress.tick(units, info()),
     onEvent: (event) => {
       if (event.type !== "start") finished++;
@@ -297,59 +238,6 @@ function parseShardFlag(text: string) {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-}
-
-/** Options of {@link runStoreJobs}. */
-export interface StoreJobsOptions extends Pick<ExecuteOptions, "workers" | "onTick" | "onEvent"> {
-  /**
-   * Run jobs in this process rather than in worker processes of `experiments/worker.ts`
-   * (default: when `workers` is 1).
-   */
-  inProcess?: boolean;
-  /** Folder holding the dataset files (else the usual lookup). */
-  dataDir?: string;
-}
-
-/**
- * Runs sweep jobs against a store: a job whose output is stored is skipped, a dependency
- * must be stored or planned, the rest train or measure, here or in worker processes.
- */
-export function runStoreJobs(
-  store: SweepStore,
-  jobs: readonly Job[],
-  options: StoreJobsOptions,
-): Promise<ExecuteReport> {
-  const inProcess = options.inProcess ?? options.workers === 1;
-  const execute: ExecuteOptions["execute"] = inProcess
-    ? (job, ctx) => executeJob(job, { store, dataDir: options.dataDir, tick: (n) => ctx.tick(n) })
-    : processExecutor({
-      command: [Deno.execPath(), "run", "-A", WORKER_SCRIPT],
-      context: {
-        store: store.root,
-        codeHash: store.codeHash,
-        measureCodeHash: store.measureCodeHash,
-        dataDir: options.dataDir ?? null,
-      },
-    });
-  return executeJobs(jobs, {
-    workers: options.workers,
-    isDone: (job) => store.isDone(job),
-    hasState: async (id) => (await store.readState(id)) !== null,
-    execute,
-    onTick: options.onTick,
-    onEvent: options.onEvent,
-  });
-}
-
-/** The sweep worker process's script (what `--workers` ≥ 2 and audits start). */
-const WORKER_SCRIPT = fileURLToPath(new URL("./worker.ts", import.meta.url));
-
-/**
- * The switch epochs of a switching sweep: the configured ones plus 0 and T (the two pure
- * runs), sorted, unique.
- */
-export function switchEpochs(config: { switches: readonly number[]; epochs: number }): number[] {
-  return [...new Set([0, ...config.switches, config.epochs])].sort((a, b) => a - b);
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The AT table (SPEC §9, inferred content): standard training (ST), full adversarial
+ * The AT table (docs/paper.md#figures-and-tables, inferred content): standard training (ST), full adversarial
  * training (AT) and ST→AT at a few late switch epochs, with clean and robust (PGD) test
  * accuracy, mean ± std over seeds, as `data.csv` and as a rendered table.
  *
@@ -21,7 +21,7 @@ import {
   atSummary,
   type AtSweepConfig,
   atTask,
-} from "./at_sweep.ts";
+} from "./adversarial_switch.ts";
 
 /** Named configs of the AT table: every scale's AT settings with its late switch epochs. */
 export const TABLE_AT_SCALES: Record<string, AtSweepConfig> = atScales((s) => s.tableSwitches);

@@ -37,7 +37,7 @@ import {
 } from "../core/train.ts";
 import { encodeCheckpoint } from "../core/checkpoint.ts";
 import { join } from "node:path";
-import { prepareRun, runBase, runSettingsShape, trainConfigFor } from "./runs.ts";
+import { prepareRun, runSettingsShape, seededSettings, trainConfigFor } from "./runs.ts";
 import { FMNIST_PGD } from "./settings.ts";
 
 /** Config of a training run: the shared run settings, a seed and a phase list (flat flags). */
@@ -129,12 +129,18 @@ const LAST = "last.safetensors";
 /** Trains (resuming from `last.safetensors` in the result folder when it matches). */
 export async function computeTrain(
   config: TrainTaskConfig,
-  context: FigureContext,
+  context: FigureContext<typeof TRAIN_FLAGS>,
 ): Promise<TrainResult> {
   const { seed, phases: spec, ...settings } = config;
   const phases = parsePhaseSpec(spec);
-  const trainConfig = trainConfigFor(runBase(settings, seed, phases[phases.length - 1].to), phases);
-  const { data, model, deps } = await prepareRun(settings, context.run["data-dir"]);
+  const trainConfig = trainConfigFor(
+    seededSettings(settings, seed, phases[phases.length - 1].to),
+    phases,
+  );
+  const { data, model, deps } = await prepareRun(
+    settings,
+    context.flags.dataDir,
+  );
   const info = { model: model.name, seed, configHash: context.configHash };
 
   // Resume from the last finished epoch when its checkpoint belongs to this config and code.
@@ -155,12 +161,12 @@ export async function computeTrain(
   }
   const resumedFrom = start?.epoch ?? 0;
 
-  const stopAfter = context.run["stop-after"] === undefined
+  const stopAfter = context.flags.stopAfter === undefined
     ? undefined
-    : Number(context.run["stop-after"]);
+    : Number(context.flags.stopAfter);
   if (stopAfter !== undefined && !(Number.isInteger(stopAfter) && stopAfter > 0)) {
     throw new CliError(
-      `--stop-after must be a positive number of epochs, got "${context.run["stop-after"]}"`,
+      `--stop-after must be a positive number of epochs, got "${context.flags.stopAfter}"`,
     );
   }
   const until = stopAfter === undefined
@@ -311,52 +317,56 @@ export function trainChart(result: TrainResult, config: TrainTaskConfig): ChartS
   } as ChartSpec;
 }
 
+/** The run flags of the task. */
+const TRAIN_FLAGS = {
+  "data-dir": {
+    description: "folder holding the dataset files (else $LATE_SAM_DATA, Debian's, the cache)",
+  },
+  "stop-after": {
+    description: "train at most this many epochs now; the same command resumes later",
+  },
+} as const;
+
 /** The task definition. */
-export const trainTask: FigureDefinition<typeof trainTaskSchema, TrainResult> = {
-  name: "train",
-  description:
-    "Trains a model on a dataset under a phase schedule of optimizers (SGD, SAM, USAM, ASAM, " +
-    "AT = SGD on PGD examples), " +
-    "evaluating after every epoch. Writes results/train/ (per-epoch data.csv, a loss/error chart, " +
-    "manifest.json) and final.safetensors; a checkpoint after every epoch lets an interrupted run resume.",
-  schema: trainTaskSchema,
-  scales: TRAIN_SCALES,
-  defaultScale: "small",
-  backend: "wasm",
-  backendOf: (config) => config.backend,
-  runFlags: {
-    "data-dir": {
-      description: "folder holding the dataset files (else $LATE_SAM_DATA, Debian's, the cache)",
+export const trainTask: FigureDefinition<typeof trainTaskSchema, TrainResult, typeof TRAIN_FLAGS> =
+  {
+    name: "train",
+    description:
+      "Trains a model on a dataset under a phase schedule of optimizers (SGD, SAM, USAM, ASAM, " +
+      "AT = SGD on PGD examples), " +
+      "evaluating after every epoch. Writes results/train/ (per-epoch data.csv, a loss/error chart, " +
+      "manifest.json) and final.safetensors; a checkpoint after every epoch lets an interrupted run resume.",
+    schema: trainTaskSchema,
+    scales: TRAIN_SCALES,
+    defaultScale: "small",
+    backend: "wasm",
+    backendOf: (config) => config.backend,
+    runFlags: TRAIN_FLAGS,
+    seeds: (config) => ({
+      root: config.seed,
+      streams: {
+        init: `${config.seed}:init`,
+        data: `${config.seed}:epoch/<e>/shuffle and ${config.seed}:epoch/<e>/augment`,
+        dropout: `${config.seed}:epoch/<e>/dropout/<step>/<pass>`,
+        ...(config.pgd ? { attack: `${config.seed}:epoch/<e>/attack/<step>` } : {}),
+      },
+    }),
+    compute: computeTrain,
+    table: trainTable,
+    chart: trainChart,
+    summary: (result) => {
+      const last = result.records[result.records.length - 1];
+      return {
+        epochs: result.records.length,
+        resumedFromEpoch: result.resumedFrom,
+        finalTestAcc: last?.testAcc ?? null,
+        finalTrainLoss: last?.trainLoss ?? null,
+        // Wall times stay out of data.csv, which is bitwise reproducible.
+        epochSeconds: result.records.map((r) => Math.round(r.seconds * 100) / 100),
+      };
     },
-    "stop-after": {
-      description: "train at most this many epochs now; the same command resumes later",
-    },
-  },
-  seeds: (config) => ({
-    root: config.seed,
-    streams: {
-      init: `${config.seed}:init`,
-      data: `${config.seed}:epoch/<e>/shuffle and ${config.seed}:epoch/<e>/augment`,
-      dropout: `${config.seed}:epoch/<e>/dropout/<step>/<pass>`,
-      ...(config.pgd ? { attack: `${config.seed}:epoch/<e>/attack/<step>` } : {}),
-    },
-  }),
-  compute: computeTrain,
-  table: trainTable,
-  chart: trainChart,
-  summary: (result) => {
-    const last = result.records[result.records.length - 1];
-    return {
-      epochs: result.records.length,
-      resumedFromEpoch: result.resumedFrom,
-      finalTestAcc: last?.testAcc ?? null,
-      finalTrainLoss: last?.trainLoss ?? null,
-      // Wall times stay out of data.csv, which is bitwise reproducible.
-      epochSeconds: result.records.map((r) => Math.round(r.seconds * 100) / 100),
-    };
-  },
-  files: (result) => ({ "final.safetensors": result.checkpoint }),
-  datasets: (result) => result.datasets,
-};
+    files: (result) => ({ "final.safetensors": result.checkpoint }),
+    datasets: (result) => result.datasets,
+  };
 
 if (import.meta.main) await runMain(() => runFigure(trainTask, Deno.args).then(() => {}));

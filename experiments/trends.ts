@@ -216,7 +216,7 @@ export function theoryTrends(rows: Row[]): TrendCheck[] {
 }
 
 /**
- * Figure 6 and the AT table (ST→AT, SPEC §8), on the mean rows of `data.csv` (accuracies in
+ * Figure 6 and the AT table (ST→AT, docs/paper.md#adversarial-training), on the mean rows of `data.csv` (accuracies in
  * %): full AT is more robust than ST by more than the seed spread; the latest switch (the
  * smallest AT proportion > 0) is more robust than ST by more than the seed spread, and
  * recovers at least half of full AT's robustness gain over ST.

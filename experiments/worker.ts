@@ -1,14 +1,14 @@
 /**
  * The worker process of a sweep: runs one job (a train segment or a measurement) received on
  * stdin and stores its output (see `core/sweep/workers.ts` for the protocol). Started by
- * `executeSweep` with `--workers` ≥ 2; not meant to be run by hand.
+ * `runStoreJobs` with `--workers` ≥ 2; not meant to be run by hand.
  *
  * @module
  */
 import { serveWorker } from "../core/sweep/workers.ts";
 import { SweepStore } from "../core/sweep/store.ts";
-import { executeJob } from "./runs.ts";
-import "./measures.ts";
+import { executeJob } from "./jobs.ts";
+import { MEASURES } from "./measures.ts";
 
 if (import.meta.main) {
   await serveWorker(async (job, context, tick) => {
@@ -18,10 +18,7 @@ if (import.meta.main) {
       measureCodeHash?: string;
       dataDir: string | null;
     };
-    await executeJob(job, {
-      store: new SweepStore(c.store, c.codeHash, c.measureCodeHash),
-      dataDir: c.dataDir ?? undefined,
-      tick,
-    });
+    const store = new SweepStore(c.store, c.codeHash, c.measureCodeHash);
+    await executeJob(job, { store, dataDir: c.dataDir ?? undefined, tick }, MEASURES);
   });
 }

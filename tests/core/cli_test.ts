@@ -4,6 +4,8 @@ import {
   CliError,
   configFlags,
   type FigureCliSpec,
+  flagKey,
+  type FlagValues,
   parseFigureArgs,
   parseToolArgs,
   readStoredConfig,
@@ -258,4 +260,23 @@ Deno.test("parseToolArgs: strict flags, a prefixed error, help returns null", ()
     console.log = log;
   }
   assert.deepEqual(printed, ["usage"]);
+});
+
+Deno.test("run flags parse to a typed object: camel-cased, booleans as booleans", () => {
+  const runFlags = {
+    "data-dir": { description: "data" },
+    "dry-run": { description: "plan only", boolean: true },
+    workers: { description: "jobs at once", default: "2" },
+  } as const;
+  const withFlags = { ...spec, runFlags };
+  const parsed = parseFigureArgs(withFlags, ["--dry-run", "--data-dir", "/d"]);
+  if ("help" in parsed) throw new Error("unexpected help");
+  const flags = parsed.flags as FlagValues<typeof runFlags>;
+  const dryRun: boolean = flags.dryRun;
+  assert.deepEqual({ ...flags }, { dataDir: "/d", dryRun: true, workers: "2" });
+  assert.equal(dryRun, true);
+  const none = parseFigureArgs(withFlags, []);
+  if ("help" in none) throw new Error("unexpected help");
+  assert.deepEqual({ ...none.flags }, { dataDir: undefined, dryRun: false, workers: "2" });
+  assert.equal(flagKey("skip-timing"), "skipTiming");
 });

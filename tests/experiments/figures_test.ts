@@ -9,10 +9,20 @@ import { fig4bTask } from "../../experiments/fig4b.ts";
 import { fig4cTask } from "../../experiments/fig4c.ts";
 import { fig5Task } from "../../experiments/fig5.ts";
 import { fig6Task } from "../../experiments/fig6.ts";
+import { switchTask } from "../../experiments/switch.ts";
 import { tableAtTask } from "../../experiments/table_at.ts";
 import { HAVE_FMNIST, quiet } from "../_helpers.ts";
 
-const TASKS = [fig1Task, fig3Task, fig4bTask, fig4cTask, fig5Task, fig6Task, tableAtTask] as const;
+const TASKS = [
+  fig1Task,
+  fig3Task,
+  fig4bTask,
+  fig4cTask,
+  fig5Task,
+  fig6Task,
+  tableAtTask,
+  switchTask,
+] as const;
 
 Deno.test("every sweep figure prints --help with its scales and sweep flags", async () => {
   for (const task of TASKS) {
@@ -116,4 +126,40 @@ Deno.test("the AT dry runs list the AT inferences: the madry WRN stands in as wr
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("the switch task rejects a pair that is not a switch, and at without an attack", async () => {
+  await assert.rejects(
+    () => runFigure(switchTask, ["--scale", "smoke", "--first", "sam", "--then", "sam"]),
+    (e) => e instanceof ConfigError && /first and then must differ/.test(e.message),
+  );
+  await assert.rejects(
+    () => runFigure(switchTask, ["--scale", "smoke", "--then", "at"]),
+    (e) => e instanceof ConfigError && /needs a pgd attack/.test(e.message),
+  );
+});
+
+Deno.test({
+  name: "deno task switch draws the Fig. 3-style panel for any pair (SGD → USAM, tiny)",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const args = ["--scale", "smoke", "--first", "sgd", "--then", "usam", "--train-size", "128"];
+      args.push("--test-size", "64", "--epochs", "2", "--switches", "1", "--seeds", "0");
+      args.push("--sharpness.examples", "64", "--sharpness.iterations", "2", "--workers", "1");
+      const outcome = await quiet(() => runFigure(switchTask, [...args, "--out", out]));
+      const csv = await Deno.readTextFile(join(out, "switch", "data.csv"));
+      // Per seed: full SGD (t = 2), the switch at 1, full USAM (t = 0); then 3 mean rows.
+      assert.equal(csv.trim().split("\n").length, 1 + 3 + 3);
+      const spec = await Deno.readTextFile(join(out, "switch", "spec.vl.json"));
+      assert.match(spec, /USAM training proportion/);
+      assert.equal(
+        outcome?.manifest?.config && (outcome.manifest.config as { then: string }).then,
+        "usam",
+      );
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
 });

@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { switchAt } from "../../core/schedule.ts";
 import { planSweep, type RunRequest } from "../../core/sweep/mod.ts";
 import { SweepStore } from "../../core/sweep/store.ts";
-import { executeJob, RUN_COSTS, runBase } from "../../experiments/runs.ts";
+import { executeJob } from "../../experiments/jobs.ts";
+import { RUN_COSTS, seededSettings } from "../../experiments/runs.ts";
 import { SMOKE_SETTINGS } from "../../experiments/settings.ts";
 import { planRuns, runRecords, runStoreJobs } from "../../experiments/sweep.ts";
 import { HAVE_FMNIST } from "../_helpers.ts";
@@ -13,7 +14,7 @@ import { HAVE_FMNIST } from "../_helpers.ts";
 const settings = { ...SMOKE_SETTINGS, trainSize: 192, testSize: 64 };
 const T = 3;
 const run = (seed: number, at: number): RunRequest => ({
-  base: runBase(settings, seed, T),
+  base: seededSettings(settings, seed, T),
   epochs: T,
   phases: switchAt({ first: "sgd", then: "sam", at, epochs: T }),
 });

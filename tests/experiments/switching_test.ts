@@ -3,24 +3,32 @@ import { join } from "node:path";
 import { ConfigError, parseConfig } from "../../core/config.ts";
 import { parseCsv } from "../../core/csv.ts";
 import { renderSvg } from "../../core/render.ts";
-import { switchAt } from "../../core/schedule.ts";
+import { authorsWindow, switchAt } from "../../core/schedule.ts";
 import { planSweep, type RunRequest } from "../../core/sweep/mod.ts";
 import { SweepStore } from "../../core/sweep/store.ts";
 import {
   type AtResult,
   type AtRun,
-  atRuns,
   atSummary,
   type AtSweepConfig,
   atSweepSchema,
   atTable,
-} from "../../experiments/at_sweep.ts";
-import { FIG6_SCALES, fig6Chart } from "../../experiments/fig6.ts";
+  ST_TO_AT,
+} from "../../experiments/adversarial_switch.ts";
+import { FIG6_SCALES } from "../../experiments/fig6.ts";
+import { atSwitchChart } from "../../experiments/switching_chart.ts";
+import {
+  focusProportion,
+  fullRun,
+  switchEpochs,
+  switchingRuns,
+  switchPhases,
+} from "../../experiments/switching.ts";
 import {
   prepareRun,
   RUN_COSTS,
-  runBase,
   runSettingsSchema,
+  seededSettings,
   stepsPerEpoch,
 } from "../../experiments/runs.ts";
 import { AT_SCALES, SMOKE_SETTINGS } from "../../experiments/settings.ts";
@@ -39,7 +47,7 @@ const settings = {
 };
 const T = 3;
 const run = (seed: number, at: number): RunRequest => ({
-  base: runBase(settings, seed, T),
+  base: seededSettings(settings, seed, T),
   epochs: T,
   phases: switchAt({ first: "sgd", then: "at", at, epochs: T }),
 });
@@ -120,7 +128,7 @@ Deno.test("plans price an AT step at 1 + k passes and the robust evaluation of t
 });
 
 Deno.test("SGD/SAM run bases carry none of the AT settings (their ids are unchanged)", () => {
-  const base = runBase(SMOKE_SETTINGS, 0, 4) as Record<string, unknown>;
+  const base = seededSettings(SMOKE_SETTINGS, 0, 4) as Record<string, unknown>;
   for (const key of ["normalize", "pgd", "robustEval"]) assert.ok(!(key in base), key);
   assert.throws(
     () =>
@@ -140,7 +148,9 @@ Deno.test("every scale of fig6 and table-at validates; the table's runs are fig6
     assert.equal(fig.labelSmoothing, 0, `${scale}: plain cross-entropy`);
     assert.equal(fig.normalize, false, `${scale}: inputs in [0, 1]`);
     const ids = (c: AtSweepConfig) =>
-      new Set(atRuns(c).map((r) => JSON.stringify([r.run.base, r.run.phases])));
+      new Set(
+        switchingRuns(ST_TO_AT, c).map((r) => JSON.stringify([r.request.base, r.request.phases])),
+      );
     const figIds = ids(fig);
     for (const id of ids(table)) assert.ok(figIds.has(id), `${scale}: table run not in fig6`);
   }
@@ -155,14 +165,13 @@ function syntheticResult(): { result: AtResult; config: AtSweepConfig } {
     3: [[0.78, 0.5], [0.76, 0.46]],
     0: [[0.7, 0.56], [0.72, 0.6]],
   };
-  const runs: AtRun[] = atRuns(config).map((r) => {
-    const [cleanAcc, robustAcc] = acc[r.t][r.seed];
+  const runs: AtRun[] = switchingRuns(ST_TO_AT, config).map(({ request: _, ...r }) => {
+    const [cleanAcc, robustAcc] = acc[r.switchEpoch][r.seed];
+    const last = { epoch: 3, optimizer: "at", testAcc: cleanAcc } as AtRun["last"];
     return {
-      seed: r.seed,
-      switchEpoch: r.t,
-      proportion: (4 - r.t) / 4,
-      atEpochs: 4 - r.t,
-      run: `run-${r.seed}-${r.t}`,
+      ...r,
+      id: `run-${r.seed}-${r.switchEpoch}`,
+      last,
       cleanAcc,
       cleanLoss: 1 - cleanAcc,
       robustAcc,
@@ -171,11 +180,14 @@ function syntheticResult(): { result: AtResult; config: AtSweepConfig } {
     };
   });
   const cost = { planned: 10, independent: 12, spent: 10, savedFraction: 1 / 6 };
-  return { result: { runs, cost, datasets: {} }, config };
+  return { result: { switching: ST_TO_AT, runs, cost, listing: [], datasets: {} }, config };
 }
 
 Deno.test("the summary and data.csv give mean ± std per switch and the gap to full AT", () => {
   const { result, config } = syntheticResult();
+  // The baselines: full ST is the trunk (t = T), full AT the run switching at 0.
+  assert.equal(fullRun(result.runs, 1, "first", 4)?.switchEpoch, 4);
+  assert.equal(fullRun(result.runs, 1, "then", 4)?.id, "run-1-0");
   const summary = atSummary(result, 4);
   assert.deepEqual(summary.map((s) => s.label), ["full AT", "ST→AT at 3", "ST"]);
   const late = summary[1];
@@ -201,7 +213,7 @@ Deno.test("the table reads ST, the late switches, then full AT, and both charts 
   assert.equal(cell("ST", "AT epochs"), "0 of 4");
   const table = await renderSvg(tableAtChart(result, config));
   assert.ok(table.includes("48.00 ± 2.83") && table.includes("full AT"));
-  const figure = await renderSvg(fig6Chart(result, config));
+  const figure = await renderSvg(atSwitchChart(result, config));
   assert.ok(figure.includes("AT training proportion"));
 });
 
@@ -220,4 +232,34 @@ Deno.test("AT trends fail when late AT is not more robust than ST or far from fu
     ),
   };
   assert.equal(atTrends("fig6", parseCsv(atTable(noisy, config.epochs)))[0].pass, false);
+});
+
+Deno.test("one switching sweep: phases, proportions and baselines of every direction", () => {
+  const T = 10;
+  const fig3 = { first: "sgd", then: "sam", focus: "then" } as const;
+  const fig5 = { first: "sam", then: "sgd", focus: "first" } as const;
+  assert.deepEqual(
+    switchPhases(fig3, 7, T),
+    switchAt({ first: "sgd", then: "sam", at: 7, epochs: T }),
+  );
+  assert.equal(focusProportion(fig3, 7, T), 0.3);
+  assert.equal(focusProportion(fig5, 7, T), 0.7);
+  // The authors' inclusive window (SAM on 0…t) is the same schedule as core's authorsWindow.
+  for (const t of [0, 3, 9, 10]) {
+    assert.deepEqual(
+      switchPhases({ ...fig5, inclusive: true }, t, T),
+      t < T ? authorsWindow({ startSam: 0, endSam: t, epochs: T }) : switchPhases(fig5, t, T),
+    );
+  }
+  assert.deepEqual(switchEpochs({ switches: [7, 3, 7], epochs: T }), [0, 3, 7, 10]);
+  const config = { ...FIG6_SCALES.smoke, epochs: T, switches: [7] };
+  const runs = switchingRuns(fig5, parseConfig(atSweepSchema, config));
+  assert.deepEqual(runs.map((r) => [r.seed, r.switchEpoch, r.focusEpochs]), [
+    [0, 0, 0],
+    [0, 7, 7],
+    [0, 10, 10],
+    [1, 0, 0],
+    [1, 7, 7],
+    [1, 10, 10],
+  ]);
 });
