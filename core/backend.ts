@@ -59,10 +59,21 @@ export const WASM_THREADS_ENV = "LATE_SAM_WASM_THREADS";
 export const NATIVE_THREADS_ENV = "LATE_SAM_NATIVE_THREADS";
 
 /**
- * A `--backend` config field: any of {@link BACKEND_CHOICES}, parsed to the backend that will
- * run (`auto` resolved here), so configs, hashes and manifests name the real backend.
+ * A `--backend` config field: any of {@link BACKEND_CHOICES}. The command line resolves `auto`
+ * right after parsing ({@link resolveConfigBackend}), so stored configs, hashes and manifests
+ * name the backend that ran.
  */
-export const BackendEnum = z.enum(BACKEND_CHOICES).transform((c) => resolveBackend(c));
+export const BackendEnum = z.enum(BACKEND_CHOICES);
+
+/**
+ * A parsed config with its top-level `backend` field resolved (`auto` → `native` or `wasm`);
+ * configs without one are returned as they are.
+ */
+export function resolveConfigBackend<C>(config: C): C {
+  const backend = (config as { backend?: unknown })?.backend;
+  if (backend !== "auto") return config;
+  return { ...config, backend: resolveBackend("auto") };
+}
 
 /** Environment variable naming the module that provides the `tensorflow` backend. */
 export const TFJS_NODE_ENV = "LATE_SAM_TFJS_NODE";
@@ -200,6 +211,22 @@ async function useWasm(threads: number | null): Promise<void> {
 /** The native thread count asked for by {@link NATIVE_THREADS_ENV}, or null when unset. */
 export function nativeThreadsFromEnv(): number | null {
   return positiveIntEnv(NATIVE_THREADS_ENV);
+}
+
+/**
+ * Gives each of `workers` processes its share of the cores as native threads: sets
+ * {@link NATIVE_THREADS_ENV} (unless the user set it) to ⌊cores / workers⌋, at least 1, for
+ * this process and the workers it starts. Native results do not depend on the thread count
+ * (tested), so this changes speed only.
+ */
+export function shareCoresWithWorkers(workers: number): void {
+  try {
+    if (Deno.env.get(NATIVE_THREADS_ENV)) return;
+    const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+    Deno.env.set(NATIVE_THREADS_ENV, String(Math.max(1, Math.floor(cores / workers))));
+  } catch {
+    // no --allow-env: one thread
+  }
 }
 
 async function useNative(threads: number | null): Promise<void> {

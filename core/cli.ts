@@ -12,6 +12,7 @@
  */
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { z } from "zod";
+import { resolveConfigBackend } from "./backend.ts";
 import { ConfigError, parseConfig } from "./config.ts";
 
 /** A command line that cannot be understood (unknown flag, missing value, unknown scale). */
@@ -289,7 +290,7 @@ export function parseFigureArgs<S extends z.ZodObject>(
   try {
     return {
       scale,
-      config: parseConfig(spec.schema, config),
+      config: resolveConfigBackend(parseConfig(spec.schema, config)),
       out: values.out as string,
       force: values.force as boolean,
       flags: Object.fromEntries(

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
-import { relative, resolve } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { fileSha256 } from "./store.ts";
 import type { Json } from "./config.ts";
@@ -111,7 +111,8 @@ export function manifestJson(manifest: Manifest): string {
 
 /**
  * sha256 over exactly the code `entry` runs: its local modules (transitively, as `deno info`
- * lists them, by path and content) and the npm packages they reach (name@version of every
+ * lists them, by path and content, with any C source in their folders, which FFI loads) and
+ * the npm packages they reach (name@version of every
  * package in the resolved dependency closure). It changes when, and only when, code or a
  * package version that `entry` loads changes; adding a task or an unrelated dependency does
  * not. Sweep states are keyed by it, so editing a chart or a CLI does not invalidate trained
@@ -140,8 +141,14 @@ export async function moduleGraphHash(entry: string, root = "."): Promise<string
   const files = graph.modules
     .filter((m) => m.specifier.startsWith("file://"))
     .map((m) => fileURLToPath(m.specifier))
-    .filter((f) => !relative(top, f).startsWith(".."))
-    .sort();
+    .filter((f) => !relative(top, f).startsWith(".."));
+  // C sources beside those modules are loaded through FFI, not imported: count them too.
+  for (const dir of new Set(files.map((f) => dirname(f)))) {
+    for (const entry of Deno.readDirSync(dir)) {
+      if (entry.isFile && entry.name.endsWith(".c")) files.push(join(dir, entry.name));
+    }
+  }
+  files.sort();
   // The npm packages the modules import, and everything those depend on.
   const packages = new Set<string>();
   const queue = graph.modules.flatMap((m) => (m.npmPackage ? [m.npmPackage] : []));

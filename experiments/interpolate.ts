@@ -17,7 +17,7 @@
  * @module
  */
 import { z } from "zod";
-import { backendInfo, BACKENDS, useBackend } from "../core/backend.ts";
+import { BackendEnum, backendInfo, DEFAULT_BACKEND, useBackend } from "../core/backend.ts";
 import { CheckpointError } from "../core/checkpoint.ts";
 import { runMain } from "../core/cli.ts";
 import { toCsv } from "../core/csv.ts";
@@ -35,7 +35,7 @@ export const interpolateTaskSchema = z.strictObject({
   checkpointA: z.string().describe("the end point at λ = 0 (the paper: SGD→SAM; positional)"),
   checkpointB: z.string().describe("the end point at λ = 1 (the paper: SGD; positional)"),
   dataset: z.enum(DATASET_NAMES).describe("dataset of the train and test subsets"),
-  backend: z.enum(BACKENDS).describe("tfjs backend"),
+  backend: BackendEnum.describe("tfjs backend (auto: native, else wasm)"),
   trainSize: z.number().int().positive().describe("training images (fixed stratified subset)"),
   testSize: z.number().int().positive().describe("test images (fixed stratified subset)"),
   from: z.number().describe("first λ of the grid"),
@@ -67,7 +67,7 @@ const small: InterpolateTaskConfig = {
   checkpointA: "",
   checkpointB: "",
   dataset: "fashion-mnist",
-  backend: "wasm",
+  backend: DEFAULT_BACKEND,
   trainSize: 1000,
   testSize: 1000,
   from: -0.2,
@@ -238,7 +238,7 @@ export const interpolateTask: FigureDefinition<
   scales: INTERPOLATE_SCALES,
   defaultScale: "small",
   positionals: ["checkpointA", "checkpointB"],
-  backend: "wasm",
+  backend: DEFAULT_BACKEND,
   backendOf: (config) => config.backend,
   runFlags: INTERPOLATE_FLAGS,
   inputFiles: (config) => ({ checkpointA: config.checkpointA, checkpointB: config.checkpointB }),

@@ -12,7 +12,7 @@
  * @module
  */
 import { z } from "zod";
-import { BACKENDS } from "../core/backend.ts";
+import { BackendEnum } from "../core/backend.ts";
 import { pgdConfigSchema } from "../core/attack.ts";
 import { parseConfig } from "../core/config.ts";
 import type { LrSchedule } from "../core/schedule.ts";
@@ -37,7 +37,10 @@ export const AUGMENTS = {
 export const runSettingsShape = {
   model: z.enum(MODEL_NAMES).describe("architecture"),
   dataset: z.enum(DATASET_NAMES).describe("dataset"),
-  backend: z.enum(BACKENDS).describe("tfjs backend (results are bitwise reproducible per backend)"),
+  backend: BackendEnum.describe(
+    "tfjs backend; auto: native where its library loads, else wasm (results are bitwise " +
+      "reproducible per backend)",
+  ),
   trainSize: z.number().int().nonnegative().describe(
     "training examples (0 = all; a fixed stratified subset)",
   ),

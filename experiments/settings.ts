@@ -18,6 +18,7 @@
  *
  * @module
  */
+import { DEFAULT_BACKEND } from "../core/backend.ts";
 import { AUTHORS_PGD, type PgdConfig } from "../core/attack.ts";
 import { inferredSettings } from "../reports/deviations.ts";
 import type { RunSettings } from "./runs.ts";
@@ -30,7 +31,7 @@ import type { RunSettings } from "./runs.ts";
 export const SMOKE_SETTINGS: RunSettings = {
   model: "cnn",
   dataset: "fashion-mnist",
-  backend: "wasm",
+  backend: DEFAULT_BACKEND,
   trainSize: 256,
   testSize: 512,
   augment: "none",

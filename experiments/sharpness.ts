@@ -18,7 +18,7 @@
  * @module
  */
 import { z } from "zod";
-import { backendInfo, BACKENDS, useBackend } from "../core/backend.ts";
+import { BackendEnum, backendInfo, DEFAULT_BACKEND, useBackend } from "../core/backend.ts";
 import { CliError, runMain } from "../core/cli.ts";
 import { toCsv } from "../core/csv.ts";
 import { type FigureContext, type FigureDefinition, runFigure } from "../core/figure.ts";
@@ -41,7 +41,7 @@ import { loadCheckpointFor } from "./load_checkpoint.ts";
 export const sharpnessTaskSchema = z.strictObject({
   checkpoint: z.string().describe("the checkpoint to measure (positional argument)"),
   dataset: z.enum(DATASET_NAMES).describe("dataset whose training images are measured"),
-  backend: z.enum(BACKENDS).describe("tfjs backend"),
+  backend: BackendEnum.describe("tfjs backend (auto: native, else wasm)"),
   trainSize: z.number().int().nonnegative().describe(
     "restrict the training split to the fixed stratified subset of this size first (0 = all; " +
       "pass the training run's --train-size so the images are ones it trained on)",
@@ -84,7 +84,7 @@ export type SharpnessTaskConfig = z.output<typeof sharpnessTaskSchema>;
 const paper: SharpnessTaskConfig = {
   checkpoint: "",
   dataset: "fashion-mnist",
-  backend: "wasm",
+  backend: DEFAULT_BACKEND,
   trainSize: 0,
   examples: 5000,
   chunk: DEFAULT_HVP_CHUNK,
@@ -339,7 +339,7 @@ export const sharpnessTask: FigureDefinition<
   scales: SHARPNESS_SCALES,
   defaultScale: "paper",
   positionals: ["checkpoint"],
-  backend: "wasm",
+  backend: DEFAULT_BACKEND,
   backendOf: (config) => config.backend,
   runFlags: SHARPNESS_FLAGS,
   inputFiles: (config) => ({ checkpoint: config.checkpoint }),

@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { shareCoresWithWorkers } from "../core/backend.ts";
 import { moduleGraphHash } from "../core/provenance.ts";
 import {
   executeJobs,
@@ -72,6 +73,7 @@ export function runStoreJobs(
   options: StoreJobsOptions,
 ): Promise<ExecuteReport> {
   const inProcess = options.inProcess ?? options.workers === 1;
+  shareCoresWithWorkers(options.workers);
   const execute: ExecuteOptions["execute"] = inProcess
     ? (job, ctx) =>
       executeJob(

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { DEFAULT_BACKEND } from "../core/backend.ts";
 import { CliError, type FlagValues } from "../core/cli.ts";
 import type { Json } from "../core/config.ts";
 import { type FigureContext, RunPaused } from "../core/figure.ts";
@@ -101,7 +102,7 @@ export const SWEEP_TASK_DEFAULTS: {
   runFlags: SweepRunFlags;
 } = {
   defaultScale: "small",
-  backend: "wasm",
+  backend: DEFAULT_BACKEND,
   backendOf: (config) => config.backend,
   runFlags: SWEEP_RUN_FLAGS,
 };

@@ -19,7 +19,7 @@
  * @module
  */
 import { z } from "zod";
-import { backendInfo } from "../core/backend.ts";
+import { backendInfo, DEFAULT_BACKEND } from "../core/backend.ts";
 import { CheckpointError } from "../core/checkpoint.ts";
 import { CliError, runMain } from "../core/cli.ts";
 import { toCsv } from "../core/csv.ts";
@@ -77,7 +77,7 @@ export type TrainTaskConfig = z.output<typeof trainTaskSchema>;
 const small: TrainTaskConfig = {
   model: "cnn",
   dataset: "fashion-mnist",
-  backend: "wasm",
+  backend: DEFAULT_BACKEND,
   trainSize: 0,
   testSize: 0,
   augment: "none",
@@ -339,7 +339,7 @@ export const trainTask: FigureDefinition<typeof trainTaskSchema, TrainResult, ty
     schema: trainTaskSchema,
     scales: TRAIN_SCALES,
     defaultScale: "small",
-    backend: "wasm",
+    backend: DEFAULT_BACKEND,
     backendOf: (config) => config.backend,
     runFlags: TRAIN_FLAGS,
     seeds: (config) => ({

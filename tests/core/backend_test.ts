@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import {
+  type BackendChoice,
   BackendEnum,
   BackendError,
   backendInfo,
@@ -11,6 +12,7 @@ import {
   DEFAULT_TFJS_NODE,
   isBackendName,
   npmPackageMissing,
+  resolveConfigBackend,
   TFJS_NODE_ENV,
   tfjsNodeSpecifier,
   useBackend,
@@ -35,7 +37,11 @@ Deno.test("backend names form an enum; auto is the default and parses to a real 
   assert.deepEqual([...BACKENDS], ["native", "wasm", "cpu", "webgpu", "tensorflow"]);
   assert.equal(DEFAULT_BACKEND, "auto");
   assert.equal(BackendEnum.parse("webgpu"), "webgpu");
-  assert.ok(["native", "wasm"].includes(BackendEnum.parse("auto")));
+  assert.equal(BackendEnum.parse("auto"), "auto");
+  const resolved = resolveConfigBackend({ backend: "auto" as BackendChoice, seed: 1 });
+  assert.ok(["native", "wasm"].includes(resolved.backend));
+  assert.equal(resolved.seed, 1);
+  assert.deepEqual(resolveConfigBackend({ backend: "cpu" }), { backend: "cpu" });
   assert.throws(() => BackendEnum.parse("gpu"));
   assert.ok(isBackendName("cpu"));
   assert.ok(!isBackendName("webgl"));

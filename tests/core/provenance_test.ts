@@ -70,7 +70,15 @@ Deno.test("moduleGraphHash follows imports: files outside the graph do not count
     await Deno.writeTextFile(join(root, "other.ts"), "export const b = 2;\n");
     assert.equal(await moduleGraphHash("entry.ts", root), h1);
     await Deno.writeTextFile(join(root, "a.ts"), "export const a = 2;\n");
-    assert.notEqual(await moduleGraphHash("entry.ts", root), h1);
+    const h2 = await moduleGraphHash("entry.ts", root);
+    assert.notEqual(h2, h1);
+    // A C source beside a module (loaded through FFI) counts; one in another folder does not.
+    await Deno.writeTextFile(join(root, "shim.c"), "int f(void) { return 1; }\n");
+    const h3 = await moduleGraphHash("entry.ts", root);
+    assert.notEqual(h3, h2);
+    await Deno.mkdir(join(root, "elsewhere"));
+    await Deno.writeTextFile(join(root, "elsewhere", "x.c"), "int g(void) { return 1; }\n");
+    assert.equal(await moduleGraphHash("entry.ts", root), h3);
     await assert.rejects(moduleGraphHash("missing.ts", root), /deno info missing.ts failed/);
   } finally {
     await Deno.remove(root, { recursive: true });

@@ -118,6 +118,12 @@ Deno.test("checkSmoke compares data.csv hashes with the lock and runs the trends
     const missing = await checkSmoke(out, locked, ["fig4b", "fig3"]);
     assert.equal(missing[1].sha256, null);
     assert.equal(allPass(missing, true), false);
+    // A figure computed on the native backend is checked against its own entry.
+    await Deno.writeTextFile(join(out, "fig4b", "manifest.json"), '{"backend": "native"}');
+    const native = await checkSmoke(out, locked, ["fig4b"]);
+    assert.equal(native[0].key, "fig4b@native");
+    assert.equal(allPass(native), false, "the wasm entry does not lock a native figure");
+    assert.ok(allPass(await checkSmoke(out, { "fig4b@native": sha256Hex(text) }, ["fig4b"])));
   } finally {
     await Deno.remove(out, { recursive: true });
   }
