@@ -240,7 +240,21 @@ async function useNative(threads: number | null): Promise<void> {
   await useWasm(threadedWasmThreads() ?? 1);
   const threadCount = threads ?? nativeThreadsFromEnv() ?? 1;
   registerNativeKernels(threadCount);
-  nativeActive = { library: `oneDNN ${lib.dnnlVersion}`, threadCount };
+  nativeActive = { library: nativeLibraryName(lib), threadCount };
+}
+
+/** The native kernels' library as manifests record it, e.g. `oneDNN 2.6.3 (avx512_core)`. */
+function nativeLibraryName(lib: NativeLibrary): string {
+  return `oneDNN ${lib.dnnlVersion} (${lib.isa})`;
+}
+
+/**
+ * What a manifest records about the native backend here: the library with its version and
+ * instruction set, and the thread count of this process (null when native cannot load).
+ */
+export function nativeDescription(): { library: string; threads: number } | null {
+  if (!nativeAvailability().ok) return null;
+  return { library: nativeLibraryName(loadNative()), threads: nativeThreadsFromEnv() ?? 1 };
 }
 
 let nativeProbe: { ok: true } | { ok: false; why: string } | null = null;

@@ -16,6 +16,7 @@ import {
   parseFigureArgs,
   type RunFlags,
 } from "./cli.ts";
+import { nativeDescription } from "./backend.ts";
 import { configHash, type Json } from "./config.ts";
 import { collectEnvironment, type Manifest, manifestJson, sourceHash } from "./provenance.ts";
 import { type ChartSpec, renderChart } from "./render.ts";
@@ -240,6 +241,7 @@ export async function storeFigure(figure: StoredFigure): Promise<Manifest> {
     codeHash: figure.codeHash,
     seeds: figure.seeds,
     backend: figure.backend,
+    ...(figure.backend === "native" ? { native: nativeDescription() ?? undefined } : {}),
     environment: await collectEnvironment(),
     datasets: figure.datasets ?? {},
     ...(figure.inputs ? { inputs: figure.inputs, inputsHash: configHash(figure.inputs) } : {}),

@@ -89,6 +89,8 @@ export interface Manifest {
   /** Root seeds and how each stream was derived from them. */
   seeds: Json;
   backend: string;
+  /** The native backend's library (version, instruction set) and threads, when it ran. */
+  native?: { library: string; threads: number };
   environment: Environment;
   /** sha256 per dataset file (empty for synthetic problems). */
   datasets: Record<string, string>;

@@ -89,6 +89,20 @@ export const BN_BACKWARD_PARAM = {
   length: 10,
 } as const;
 
+/** oneDNN's `dnnl_cpu_isa_t` values by name. */
+const ISA_NAMES: Record<number, string> = {
+  0x1: "sse41",
+  0x3: "avx",
+  0x7: "avx2",
+  0x407: "avx2_vnni",
+  0xf: "avx512_mic",
+  0x1f: "avx512_mic_4ops",
+  0x27: "avx512_core",
+  0x67: "avx512_core_vnni",
+  0xe7: "avx512_core_bf16",
+  0x3e7: "avx512_core_amx",
+};
+
 const SYMBOLS = {
   ls_conv2d: { parameters: ["buffer", "buffer"], result: "i32" },
   ls_matmul: { parameters: ["buffer", "buffer"], result: "i32" },
@@ -98,6 +112,7 @@ const SYMBOLS = {
   ls_max_pool2_grad: { parameters: ["buffer", "buffer"], result: "i32" },
   ls_last_error: { parameters: [], result: "pointer" },
   ls_dnnl_version: { parameters: [], result: "i64" },
+  ls_cpu_isa: { parameters: [], result: "i64" },
 } as const;
 
 /** The loaded shim. */
@@ -116,6 +131,11 @@ export interface NativeLibrary {
   maxPool2Grad(heap: Uint8Array, params: BigInt64Array): void;
   /** oneDNN's version, as loaded (e.g. `2.6.3`). */
   dnnlVersion: string;
+  /**
+   * The instruction set oneDNN runs on here (e.g. `avx512_core`): its kernels, and so the
+   * last bits of native results, differ between instruction sets.
+   */
+  isa: string;
   /** Path of the shared library. */
   path: string;
 }
@@ -166,6 +186,8 @@ export function loadNative(): NativeLibrary {
     maxPool2Grad: (heap, params) =>
       check("MaxPoolGrad", lib.symbols.ls_max_pool2_grad(heap, params)),
     dnnlVersion: `${Math.floor(v / 10000)}.${Math.floor(v / 100) % 100}.${v % 100}`,
+    isa: ISA_NAMES[Number(lib.symbols.ls_cpu_isa())] ??
+      `isa 0x${lib.symbols.ls_cpu_isa().toString(16)}`,
     path: built.path,
   };
   return loaded;

@@ -74,6 +74,9 @@ int64_t ls_dnnl_version(void) {
   return (int64_t)v->major * 10000 + v->minor * 100 + v->patch;
 }
 
+/** The instruction set oneDNN dispatches to on this CPU (a dnnl_cpu_isa_t value). */
+int64_t ls_cpu_isa(void) { return (int64_t)dnnl_get_effective_cpu_isa(); }
+
 static int ensure_engine(void) {
   if (engine != NULL) return 0;
   CHECK(dnnl_engine_create(&engine, dnnl_cpu, 0));
