@@ -20,7 +20,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
-import { writeFileAtomic } from "../core/store.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import {
   BrowserError,
   CdpClient,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseConfig, sha256Hex } from "../../core/config.ts";
+import { parseConfig } from "../../core/config.ts";
+import { sha256Hex } from "../../core/hash.ts";
 import { runFigure } from "../../core/figure.ts";
 import { FIGURE_FILES, MANIFEST_FILE } from "../../core/store.ts";
 import {
