@@ -53,6 +53,15 @@ export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
 }
 
+/**
+ * The q-quantile of an ascending array by nearest rank, without interpolation:
+ * `sorted[min(n − 1, ⌊q·n⌋)]` (an observed value; NaN for an empty array).
+ */
+export function quantileSortedNearest(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
 /** The q-quantile of unsorted `values` (see {@link quantileSorted}); the input is not changed. */
 export function quantile(values: readonly number[], q: number): number {
   return quantileSorted([...values].sort((a, b) => a - b), q);

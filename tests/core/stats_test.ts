@@ -9,6 +9,7 @@ import {
   pairedDifference,
   quantile,
   quantileSorted,
+  quantileSortedNearest,
   studentTCdf,
   studentTQuantile,
 } from "../../core/stats.ts";
@@ -38,6 +39,10 @@ Deno.test("quantiles interpolate linearly between ranks (NumPy's default)", () =
   assert.equal(quantile(shuffled, 0.25), 3.25);
   assert.deepEqual(shuffled, [7, 3, 10, 1, 5, 2, 9, 4, 8, 6], "input not sorted in place");
   assert.ok(Number.isNaN(quantileSorted([], 0.5)));
+  assert.equal(quantileSortedNearest(xs, 0.1), 2);
+  assert.equal(quantileSortedNearest(xs, 0.95), 10);
+  assert.equal(quantileSortedNearest(xs, 1), 10);
+  assert.ok(Number.isNaN(quantileSortedNearest([], 0.5)));
 });
 
 Deno.test("Student t quantiles match reference values (scipy.stats.t.ppf)", () => {
