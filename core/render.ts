@@ -33,7 +33,7 @@ import { createRequire } from "node:module";
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
-import { type FontMetrics, parseFontMetrics, textWidth } from "./text_metrics.ts";
+import { dejavuMetrics, type FontMetrics, textWidth } from "./text_metrics.ts";
 
 /** A Vega-Lite top-level specification, as accepted by {@linkcode renderSvg}. */
 export type ChartSpec = TopLevelSpec;
@@ -328,8 +328,8 @@ let fontMetrics: Promise<void> | undefined;
 
 /** Makes Vega measure text with DejaVu Sans's advance widths (regular, or bold when set so). */
 function useFontMetrics(): Promise<void> {
-  fontMetrics ??= loadFonts().then(([regular, bold]) => {
-    const fonts: [FontMetrics, FontMetrics] = [parseFontMetrics(regular), parseFontMetrics(bold)];
+  fontMetrics ??= loadFonts().then(() => {
+    const fonts: [FontMetrics, FontMetrics] = [dejavuMetrics(false), dejavuMetrics(true)];
     vegaExtras.textMetrics.width = (item, line) => {
       const size = item.fontSize != null ? +item.fontSize || 0 : 11;
       const weight = item.fontWeight;

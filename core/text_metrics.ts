@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { createRequire } from "node:module";
 
 /** Horizontal metrics of one font. */
 export interface FontMetrics {
@@ -86,4 +87,43 @@ export function textWidth(metrics: FontMetrics, text: string, fontSize: number):
   let units = 0;
   for (const ch of text) units += metrics.advance(ch.codePointAt(0)!);
   return (units * fontSize) / metrics.unitsPerEm;
+}
+
+const dejavu = new Map<boolean, FontMetrics>();
+
+/**
+ * The metrics of the charts' font, DejaVu Sans (bold or regular), read once from the
+ * `dejavu-fonts-ttf` package.
+ */
+export function dejavuMetrics(bold = false): FontMetrics {
+  let metrics = dejavu.get(bold);
+  if (metrics === undefined) {
+    const file = `dejavu-fonts-ttf/ttf/DejaVuSans${bold ? "-Bold" : ""}.ttf`;
+    metrics = parseFontMetrics(Deno.readFileSync(createRequire(import.meta.url).resolve(file)));
+    dejavu.set(bold, metrics);
+  }
+  return metrics;
+}
+
+/**
+ * Breaks `text` at spaces into lines at most `maxWidth` pixels wide in DejaVu Sans at
+ * `fontSize` (a single word wider than that stays whole on its own line).
+ */
+export function wrapText(
+  text: string,
+  maxWidth: number,
+  options: { fontSize: number; bold?: boolean },
+): string[] {
+  const metrics = dejavuMetrics(options.bold);
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    const candidate = line === "" ? word : `${line} ${word}`;
+    if (line !== "" && textWidth(metrics, candidate, options.fontSize) > maxWidth) {
+      lines.push(line);
+      line = word;
+    } else line = candidate;
+  }
+  lines.push(line);
+  return lines;
 }

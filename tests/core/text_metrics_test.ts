@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
-import { parseFontMetrics, textWidth } from "../../core/text_metrics.ts";
+import { dejavuMetrics, parseFontMetrics, textWidth, wrapText } from "../../core/text_metrics.ts";
 
 const font = (file: string) =>
   Deno.readFileSync(createRequire(import.meta.url).resolve(`dejavu-fonts-ttf/ttf/${file}`));
@@ -20,4 +20,20 @@ Deno.test("DejaVu Sans advance widths: known glyphs, bold wider, unmapped as the
   // About 0.55 em per character of ordinary text: far below Vega's 0.8 em guess.
   const w = textWidth(regular, "Trajectories of trial 0 (gray line: minima v = 0)", 10);
   assert.ok(w > 0.45 * 10 * 49 && w < 0.65 * 10 * 49, String(w));
+});
+
+Deno.test("wrapText breaks at spaces to fit a width, keeping over-long words whole", () => {
+  const text = "USAM fit (dashed): mean ×2.37/step, typical trial ×1.34/step, linear stability ×3.95";
+  const lines = wrapText(text, 200, { fontSize: 11 });
+  assert.ok(lines.length > 1);
+  assert.equal(lines.join(" "), text);
+  const regular = dejavuMetrics();
+  for (const line of lines) assert.ok(textWidth(regular, line, 11) <= 200, line);
+  assert.deepEqual(wrapText("short", 200, { fontSize: 11 }), ["short"]);
+  assert.deepEqual(wrapText("a verylongwordthatcannotfit b", 20, { fontSize: 11 }), [
+    "a",
+    "verylongwordthatcannotfit",
+    "b",
+  ]);
+  assert.ok(dejavuMetrics(true).advance(0x6d) > regular.advance(0x6d));
 });
