@@ -6,7 +6,8 @@
  */
 import type { Cell } from "../../core/csv.ts";
 import type { Band } from "./band.ts";
-import { fmt, OPTIMIZER_COLORS } from "./common.ts";
+import { fmt } from "../../core/format.ts";
+import { OPTIMIZER_COLORS } from "../charts.ts";
 
 type Row = Record<string, Cell>;
 

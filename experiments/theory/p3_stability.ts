@@ -21,7 +21,9 @@ import {
   usamStabilityCondition,
 } from "../../models/theory/stability_bound.ts";
 import type { Band } from "./band.ts";
-import { fmt, quantileSorted, type Verdict } from "./common.ts";
+import { fmt } from "../../core/format.ts";
+import { quantileSorted } from "../../core/stats.ts";
+import type { Verdict } from "./common.ts";
 import { type LsContext, runLsTrials } from "./ls_setup.ts";
 
 /** Settings of the P3 grid. */

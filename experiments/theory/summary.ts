@@ -6,7 +6,8 @@
  */
 import type { Cell } from "../../core/csv.ts";
 import type { ChartSpec } from "../../core/render.ts";
-import { CHART_CONFIG, VEGA_LITE_SCHEMA, type Verdict } from "./common.ts";
+import { CHART_CONFIG, VEGA_LITE_SCHEMA } from "../charts.ts";
+import type { Verdict } from "./common.ts";
 
 /** Columns of `theory/data.csv`. */
 export const SUMMARY_COLUMNS = [
