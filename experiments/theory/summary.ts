@@ -53,7 +53,7 @@ export function summaryChart(verdicts: Verdict[]): ChartSpec {
     { field: "statement", title: "statement", width: 300 },
     { field: "verdict", title: "verdict", width: 60 },
     { field: "measured", title: "measured", width: 330 },
-    { field: "predicted", title: "predicted (reconstructed, SPEC §7)", width: 330 },
+    { field: "predicted", title: "predicted (reconstructed, docs/paper.md#theory)", width: 330 },
   ];
   const cells = rows.flatMap((r, i) =>
     cols.map((c) => ({ row: i, column: c.title, text: String(r[c.field]), verdict: r.verdict }))
