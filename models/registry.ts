@@ -46,22 +46,15 @@ export interface CreateModelOptions extends ModelOptions {
   hidden?: readonly number[];
 }
 
-/** The registered models with BatchNorm layers; the others have no batch statistics. */
-export const BATCHNORM_MODELS: readonly ModelName[] = [
-  "resnet20",
-  "resnet32",
-  "resnet44",
-  "resnet56",
-  "wrn16-8",
-  "vgg16-bn",
-];
+/** The registered models without BatchNorm layers (no batch statistics); all others have it. */
+const WITHOUT_BATCHNORM: readonly string[] = ["mlp", "cnn"];
 
 /**
  * Whether model `name` has BatchNorm layers, so that a note such as "train-mode BatchNorm"
  * applies to it (false for unknown names).
  */
 export function hasBatchNorm(name: string): boolean {
-  return (BATCHNORM_MODELS as readonly string[]).includes(name);
+  return isModelName(name) && !WITHOUT_BATCHNORM.includes(name);
 }
 
 /** Whether `name` is a registered model name. */

@@ -1,15 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { commitTemp, syncDir, tempPathFor, writeFileAtomic } from "../../core/atomic.ts";
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../_helpers.ts";
 
 Deno.test("writeFileAtomic replaces whole contents, strings and bytes, leaving no temporary", async () => {
   await withTempDir(async (dir) => {

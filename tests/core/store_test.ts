@@ -8,15 +8,7 @@ import {
   writeFileAtomic,
   writeOutputs,
 } from "../../core/store.ts";
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "late-sam-store-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+import { withTempDir } from "../_helpers.ts";
 
 Deno.test("atomic writes leave no temporary files and replace whole contents", async () => {
   await withTempDir(async (dir) => {

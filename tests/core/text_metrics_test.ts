@@ -23,7 +23,8 @@ Deno.test("DejaVu Sans advance widths: known glyphs, bold wider, unmapped as the
 });
 
 Deno.test("wrapText breaks at spaces to fit a width, keeping over-long words whole", () => {
-  const text = "USAM fit (dashed): mean ×2.37/step, typical trial ×1.34/step, linear stability ×3.95";
+  const text =
+    "USAM fit (dashed): mean ×2.37/step, typical trial ×1.34/step, linear stability ×3.95";
   const lines = wrapText(text, 200, { fontSize: 11 });
   assert.ok(lines.length > 1);
   assert.equal(lines.join(" "), text);
