@@ -31,7 +31,6 @@
  *
  * @module
  */
-import { randomUUID } from "node:crypto";
 import { basename, isAbsolute, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { commitTemp, tempPathFor, writeAll, writeFileAtomic } from "../core/atomic.ts";
@@ -504,7 +503,7 @@ async function fetchDownload(
   if (download.file !== undefined) {
     const spec = specs.get(download.file)!;
     const dest = join(dir, spec.name);
-    const tmp = join(dir, `.${spec.name}.${randomUUID()}.download`);
+    const tmp = tempPathFor(dest);
     try {
       await downloadFile(download.url, tmp, download);
       checkFetched(spec, await Deno.readFile(tmp), dest, download.url);
@@ -514,10 +513,7 @@ async function fetchDownload(
     }
     return [spec.name];
   }
-  const archive = join(
-    dir,
-    `.${basename(new URL(download.url).pathname)}.${randomUUID()}.download`,
-  );
+  const archive = tempPathFor(join(dir, basename(new URL(download.url).pathname)));
   try {
     await downloadFile(download.url, archive, download);
     let tar: Uint8Array;

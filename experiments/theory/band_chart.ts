@@ -18,24 +18,26 @@ import {
 
 type Row = Record<string, Cell>;
 
+/** The band panel's four lines: exact growth and lower bound, for SGD and USAM. */
+const SERIES = [
+  { key: "sgd_growth", label: "SGD, exact", color: OPTIMIZER_COLORS.sgd, dash: [1, 0] },
+  { key: "usam_growth", label: "USAM, exact", color: OPTIMIZER_COLORS.usam, dash: [1, 0] },
+  { key: "sgd_bound", label: "SGD, lower bound", color: OPTIMIZER_COLORS.sgd, dash: [5, 3] },
+  {
+    key: "growth_bound",
+    label: "USAM, lower bound C",
+    color: OPTIMIZER_COLORS.usam,
+    dash: [5, 3],
+  },
+];
+
 /** The band panel: exact growth factors and their lower bounds across ‖H‖_F². */
 export function bandPanel(rows: Row[], band: Band): Fragment {
-  const series = [
-    { key: "sgd_growth", label: "SGD, exact", color: OPTIMIZER_COLORS.sgd, dash: [1, 0] },
-    { key: "usam_growth", label: "USAM, exact", color: OPTIMIZER_COLORS.usam, dash: [1, 0] },
-    { key: "sgd_bound", label: "SGD, lower bound", color: OPTIMIZER_COLORS.sgd, dash: [5, 3] },
-    {
-      key: "growth_bound",
-      label: "USAM, lower bound C",
-      color: OPTIMIZER_COLORS.usam,
-      dash: [5, 3],
-    },
-  ];
-  const labels = series.map((s) => s.label);
+  const labels = SERIES.map((s) => s.label);
   const legend = { title: "growth factor" };
   const sweep = rows.filter((r) => r.kind === "band_sweep");
   const long = sweep.flatMap((r) =>
-    series.map((s) => ({ frobenius2: r.frobenius2, growth: r[s.key], series: s.label }))
+    SERIES.map((s) => ({ frobenius2: r.frobenius2, growth: r[s.key], series: s.label }))
   );
   const log = { scale: { type: "log" } };
   const x = quant("frobenius2", "‖H‖_F²", log);
@@ -66,8 +68,8 @@ export function bandPanel(rows: Row[], band: Band): Fragment {
         encoding: {
           x,
           y,
-          color: nominalScale("series", labels, series.map((s) => s.color), legend),
-          strokeDash: nominalScale("series", labels, series.map((s) => s.dash), legend),
+          color: nominalScale("series", labels, SERIES.map((s) => s.color), legend),
+          strokeDash: nominalScale("series", labels, SERIES.map((s) => s.dash), legend),
         },
       },
       {
