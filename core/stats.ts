@@ -15,9 +15,11 @@ export interface MeanStd {
   n: number;
 }
 
-/** The arithmetic mean of `values` (NaN for none), summed left to right. */
-export function mean(values: readonly number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
+/** The arithmetic mean of `values` (NaN for none), summed left to right from 0. */
+export function mean(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i];
+  return sum / values.length;
 }
 
 /** Mean ± sample standard deviation of `values` (NaN mean for none). */

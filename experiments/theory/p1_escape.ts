@@ -15,7 +15,7 @@ import { rngKey } from "../../core/random.ts";
 import { expectedLossCurve } from "../../models/theory/second_moment.ts";
 import type { Band } from "./band.ts";
 import { fmt } from "../../core/format.ts";
-import { fitLogLinear, quantileSorted } from "../../core/stats.ts";
+import { fitLogLinear, mean, quantileSorted } from "../../core/stats.ts";
 import type { Verdict } from "./common.ts";
 import { type LsContext, runLsTrials } from "./ls_setup.ts";
 
@@ -67,7 +67,7 @@ function stats(curves: Float64Array[], steps: number): TrialStats {
   };
   for (let t = 0; t <= steps; t++) {
     const xs = Float64Array.from(curves, (c) => c[t]).sort();
-    out.mean[t] = xs.reduce((a, b) => a + b, 0) / xs.length;
+    out.mean[t] = mean(xs);
     out.meanLog[t] = xs.reduce((a, b) => a + Math.log(b), 0) / xs.length;
     out.q10[t] = quantileSorted(xs, 0.1);
     out.q90[t] = quantileSorted(xs, 0.9);
