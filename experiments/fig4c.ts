@@ -212,7 +212,7 @@ function fig4cChart(result: Fig4cResult, config: Fig4cConfig): ChartSpec {
     subtitle: [
       `${config.model} on ${config.dataset}, T = ${config.epochs}, switch at t = ${config.switchAt}; ` +
       `θ_λ = (1 − λ)·θ_SGD→SAM + λ·θ_SGD (whole state), eval mode, plain CE; ` +
-      `mean ± std over ${config.seeds.length} seeds`,
+      `mean ± std over ${config.seeds.length} seed${config.seeds.length === 1 ? "" : "s"}`,
       `L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)², h = ${config.line.h}; ` +
       `${config.line.trainExamples} train / ${config.line.testExamples} test examples`,
     ],

@@ -195,11 +195,11 @@ export function p3Chart(
       `Least squares n = ${spectrum.n}, ‖H‖_F² = ${fmt(spectrum.frobenius2)}, λ_max = ${
         fmt(spectrum.lambdaMax)
       }, γ = ${fmt(ctx.gamma)} (exact inf). Black: the condition's boundary (violations ` +
-      "above/right);",
-      `dashed: where the exact growth of E[L̃] crosses 1. Simulation: mean of ${options.trials} ` +
+      "above/right); dashed: where the exact growth of E[L̃] crosses 1.",
+      `Simulation: mean of ${options.trials} ` +
       `trials, ${options.steps} steps from L = ${ctx.startLoss}.`,
     ],
-    width: Math.max(700, 300 * options.batchSizes.length),
+    width: Math.max(1000, 300 * options.batchSizes.length),
   }, {
     vconcat: [
       { hconcat: options.batchSizes.map((b) => gridPanel(rows, b, etaMax, rhoMax)) },
