@@ -8,8 +8,11 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { z } from "zod";
+import { sha256Hex } from "./hash.ts";
+
+/** Re-exported from `core/hash.ts` for older importers. */
+export { sha256Hex };
 
 /** A value that survives canonical JSON: what configs, manifests and plans are made of. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -64,11 +67,6 @@ function canonicalize(value: unknown, where: string): string {
  */
 export function canonicalJson(value: unknown): string {
   return canonicalize(value, "$");
-}
-
-/** sha256 of a string or bytes, in lowercase hex. */
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
 }
 
 /** The name of a config: sha256 of its canonical JSON, in lowercase hex. */

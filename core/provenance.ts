@@ -9,10 +9,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { createHash } from "node:crypto";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { fileSha256 } from "./store.ts";
+import { fileSha256, sha256Stream } from "./hash.ts";
 import type { Json } from "./config.ts";
 
 /** The code and runtime a result was produced with. */
@@ -71,11 +70,11 @@ async function listFiles(path: string): Promise<string[]> {
 export async function sourceHash(root = "."): Promise<string> {
   const files = (await Promise.all(SOURCE_PATHS.map((p) => listFiles(`${root}/${p}`)))).flat()
     .sort();
-  const hash = createHash("sha256");
+  const hash = sha256Stream();
   for (const file of files) {
     hash.update(`${file.slice(root.length + 1)}\0${await fileSha256(file)}\n`);
   }
-  return hash.digest("hex");
+  return hash.hex();
 }
 
 /** Everything a figure's `manifest.json` records. */
@@ -160,10 +159,10 @@ export async function moduleGraphHash(entry: string, root = "."): Promise<string
     packages.add(id);
     queue.push(...(graph.npmPackages?.[id]?.dependencies ?? []));
   }
-  const hash = createHash("sha256");
+  const hash = sha256Stream();
   for (const file of files) {
     hash.update(`${relative(top, file)}\0${await fileSha256(file)}\n`);
   }
   for (const id of [...packages].sort()) hash.update(`npm:${id}\n`);
-  return hash.digest("hex");
+  return hash.hex();
 }

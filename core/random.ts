@@ -18,7 +18,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { sha256Digest } from "./hash.ts";
 
 /** One component of a key path: a name or a non-negative integer index. */
 export type KeyPart = string | number;
@@ -74,9 +74,10 @@ export function keyToString(key: RngKey): string {
 
 /** The 128-bit initial state of a key's stream (four uint32 words). */
 export function keyState(key: RngKey): Uint32Array {
-  const digest = createHash("sha256").update(`${DOMAIN}:${keyToString(key)}`).digest();
+  const digest = sha256Digest(`${DOMAIN}:${keyToString(key)}`);
+  const words = new DataView(digest.buffer, digest.byteOffset, 16);
   const state = new Uint32Array(4);
-  for (let i = 0; i < 4; i++) state[i] = digest.readUInt32LE(4 * i);
+  for (let i = 0; i < 4; i++) state[i] = words.getUint32(4 * i, true);
   // xoshiro's all-zero state is a fixed point; sha256 giving 128 zero bits is not a practical
   // concern, but the guard keeps the generator total.
   if (state[0] === 0 && state[1] === 0 && state[2] === 0 && state[3] === 0) state[0] = 1;

@@ -9,14 +9,18 @@
  *     <out>/<figure>/figure.png      rasterized chart (deterministic bytes)
  *     <out>/<figure>/manifest.json   provenance, config hash and sha256 of every file above
  *
- * Every file is written to a temporary name in the same folder and renamed into place, so a
- * reader sees either the old or the new file, never half of one. The manifest is written last:
+ * Every file is written with {@linkcode writeFileAtomic} (temporary name in the same folder,
+ * fsync, rename), so a reader sees either the old or the new file, never half of one. The manifest is written last:
  * its presence with matching hashes marks the result as complete.
  *
  * @module
  */
 import { join } from "node:path";
-import { sha256Hex } from "./config.ts";
+import { writeFileAtomic } from "./atomic.ts";
+import { fileSha256, sha256Hex } from "./hash.ts";
+
+/** Re-exported from `core/hash.ts` and `core/atomic.ts`, where they live. */
+export { fileSha256, writeFileAtomic };
 
 /** The file names of a figure folder, manifest excluded. */
 export const FIGURE_FILES = ["data.csv", "spec.vl.json", "figure.svg", "figure.png"] as const;
@@ -24,29 +28,9 @@ export const FIGURE_FILES = ["data.csv", "spec.vl.json", "figure.svg", "figure.p
 /** The manifest file name. */
 export const MANIFEST_FILE = "manifest.json";
 
-let tempCounter = 0;
-
-/** Writes `data` to `path` via a temporary file and a rename (atomic on one file system). */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${tempCounter++}`;
-  try {
-    if (typeof data === "string") await Deno.writeTextFile(tmp, data);
-    else await Deno.writeFile(tmp, data);
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw err;
-  }
-}
-
 /** The folder of a figure's results. */
 export function figureDir(out: string, figure: string): string {
   return join(out, figure);
-}
-
-/** sha256 (hex) of a file's bytes. */
-export async function fileSha256(path: string): Promise<string> {
-  return sha256Hex(await Deno.readFile(path));
 }
 
 /** What a completed result's manifest must contain for the store to trust it. */

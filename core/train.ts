@@ -25,7 +25,7 @@ import {
   decodeCheckpoint,
   encodeCheckpoint,
 } from "./checkpoint.ts";
-import { writeFileAtomic } from "./store.ts";
+import { writeFileAtomic } from "./atomic.ts";
 import type { Model } from "./model.ts";
 import {
   disposeSgdState,

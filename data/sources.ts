@@ -31,9 +31,10 @@
  *
  * @module
  */
-import { createHash, randomUUID } from "node:crypto";
 import { basename, isAbsolute, join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { commitTemp, tempPathFor, writeAll, writeFileAtomic } from "../core/atomic.ts";
+import { sha256Hex, sha256Stream } from "../core/hash.ts";
 import { parseCifar10, parseCifar100 } from "./cifar.ts";
 import { DataError, parseIdxImages, parseIdxLabels } from "./idx.ts";
 
@@ -240,11 +241,6 @@ export const SOURCES: Readonly<Record<string, DatasetSource>> = {
   },
 };
 
-/** sha256 of bytes, lowercase hex. */
-export function sha256Bytes(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
-
 function readEnv(): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const name of [DATA_ENV, "XDG_CACHE_HOME", "HOME"]) {
@@ -361,7 +357,7 @@ export async function verifyFile(spec: DataFile, path: string): Promise<Resolved
   } catch (error) {
     throw new DataError(`${path}: cannot read (${(error as Error).message})`, path);
   }
-  const sha256 = sha256Bytes(data);
+  const sha256 = sha256Hex(data);
   const known = basename(path) === spec.name && spec.sha256 !== null;
   if (basename(path) === spec.name) {
     const sizeBad = spec.bytes !== null && spec.bytes !== data.length;
@@ -380,33 +376,6 @@ async function verifyAll(
   return out;
 }
 
-/** Writes `data` to `path` atomically: a temporary file in the same folder, then a rename. */
-export async function writeAtomic(path: string, data: Uint8Array): Promise<void> {
-  const tmp = tempName(path);
-  try {
-    const file = await Deno.open(tmp, { write: true, createNew: true });
-    try {
-      await writeAllTo(file, data);
-      await file.syncData();
-    } finally {
-      file.close();
-    }
-    await Deno.rename(tmp, path);
-  } catch (error) {
-    await Deno.remove(tmp).catch(() => {});
-    throw error;
-  }
-}
-
-function tempName(path: string): string {
-  return join(path, "..", `.${basename(path)}.${randomUUID()}.partial`);
-}
-
-async function writeAllTo(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await file.write(data.subarray(off));
-}
-
 /**
  * Downloads `url` to `dest` atomically, checking byte size and sha256 where given. On any
  * failure (HTTP status, network, mismatch) nothing is left at `dest` or in its folder.
@@ -419,7 +388,7 @@ export async function downloadFile(
   dest: string,
   expect: { bytes: number | null; sha256: string | null } = { bytes: null, sha256: null },
 ): Promise<{ sha256: string; bytes: number }> {
-  const tmp = tempName(dest);
+  const tmp = tempPathFor(dest);
   try {
     let response: Response;
     try {
@@ -433,20 +402,20 @@ export async function downloadFile(
       await response.body?.cancel();
       throw new DataError(`${url}: download failed (HTTP ${response.status})`, url);
     }
-    const hash = createHash("sha256");
+    const hash = sha256Stream();
     let bytes = 0;
     const file = await Deno.open(tmp, { write: true, createNew: true });
     try {
       for await (const chunk of response.body) {
         hash.update(chunk);
         bytes += chunk.length;
-        await writeAllTo(file, chunk);
+        await writeAll(file, chunk);
       }
       await file.syncData();
     } finally {
       file.close();
     }
-    const sha256 = hash.digest("hex");
+    const sha256 = hash.hex();
     if (
       (expect.bytes !== null && expect.bytes !== bytes) ||
       (expect.sha256 !== null && expect.sha256 !== sha256)
@@ -459,7 +428,7 @@ export async function downloadFile(
         url,
       );
     }
-    await Deno.rename(tmp, dest);
+    await commitTemp(tmp, dest);
     return { sha256, bytes };
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
@@ -511,7 +480,7 @@ export function readTar(bytes: Uint8Array, file: string): Map<string, Uint8Array
 }
 
 function checkFetched(spec: DataFile, data: Uint8Array, path: string, from: string): void {
-  const sha256 = sha256Bytes(data);
+  const sha256 = sha256Hex(data);
   if (
     (spec.bytes !== null && spec.bytes !== data.length) ||
     (spec.sha256 !== null && spec.sha256 !== sha256)
@@ -534,20 +503,17 @@ async function fetchDownload(
   if (download.file !== undefined) {
     const spec = specs.get(download.file)!;
     const dest = join(dir, spec.name);
-    const tmp = join(dir, `.${spec.name}.${randomUUID()}.download`);
+    const tmp = tempPathFor(dest);
     try {
       await downloadFile(download.url, tmp, download);
       checkFetched(spec, await Deno.readFile(tmp), dest, download.url);
-      await Deno.rename(tmp, dest);
+      await commitTemp(tmp, dest);
     } finally {
       await Deno.remove(tmp).catch(() => {});
     }
     return [spec.name];
   }
-  const archive = join(
-    dir,
-    `.${basename(new URL(download.url).pathname)}.${randomUUID()}.download`,
-  );
+  const archive = tempPathFor(join(dir, basename(new URL(download.url).pathname)));
   try {
     await downloadFile(download.url, archive, download);
     let tar: Uint8Array;
@@ -571,7 +537,7 @@ async function fetchDownload(
     }
     for (const [member, name] of entries) {
       if (!wanted.has(name)) continue;
-      await writeAtomic(join(dir, name), members.get(member)!);
+      await writeFileAtomic(join(dir, name), members.get(member)!);
       written.push(name);
     }
     return written;
@@ -641,7 +607,7 @@ export async function fetchWithApt(
       const from = join(root, installDir, spec.name);
       const data = await Deno.readFile(from);
       checkFetched(spec, data, join(dir, spec.name), `${pkg}:${join(installDir, spec.name)}`);
-      await writeAtomic(join(dir, spec.name), data);
+      await writeFileAtomic(join(dir, spec.name), data);
       written.push(spec.name);
     }
     return written;

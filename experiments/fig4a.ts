@@ -3,8 +3,8 @@
  * over, escape it (exponentially fast for USAM) and settle at a flatter minimum of the same
  * valley. Also the toy's escape curve (the network version of Fig. 4(b) is a separate task).
  *
- * The paper's Example 4.1 is not available; the valley is the reconstruction of SPEC §6 in
- * `models/toy_valley.ts` (L = h(u)·q(v), minima on v = 0, sharpness h(u) growing with |u|).
+ * The paper's Example 4.1 is not available; the valley is the reconstruction of
+ * docs/paper.md#toy-valley in `models/toy_valley.ts` (L = h(u)·q(v), minima on v = 0, sharpness h(u) growing with |u|).
  *
  *     deno task fig4a [--scale smoke|small] [--out results] [--force] [--FIELD VALUE ...]
  *
@@ -22,7 +22,7 @@ import { type FigureDefinition, runFigure } from "../core/figure.ts";
 import { disposeSgdState, type OptimizerSpec, optimizerStep, sgd } from "../core/optim/mod.ts";
 import { createProgress } from "../core/progress.ts";
 import { createRng, rngKey } from "../core/random.ts";
-import type { ChartSpec } from "../core/render.ts";
+import { mean, quantileSorted } from "../core/stats.ts";
 import { treeDispose } from "../core/tree.ts";
 import {
   noisyLossAndGrad,
@@ -36,6 +36,8 @@ import {
   valleySchema,
   valleySharpness,
 } from "../models/toy_valley.ts";
+import { type EscapeFit, escapeWindow, fitEscapeRate } from "./escape.ts";
+import { FIG4A_COLUMNS, fig4aChart, fig4aRows } from "./fig4a_chart.ts";
 
 /** The escape optimizers, in plotting order. */
 export const ESCAPE_OPTIMIZERS = ["usam", "sam"] as const;
@@ -120,13 +122,6 @@ export interface EscapeSummary {
   diverged: number;
 }
 
-/** An exponential fit L(t′) ≈ exp(intercept)·growth^t′ over the first `steps` steps. */
-export interface EscapeFit {
-  growth: number | null;
-  intercept: number | null;
-  steps: number;
-}
-
 /** Everything Figure 4(a) computes. */
 export interface Fig4aResult {
   sgdTrajectory: TrajectoryPoint[];
@@ -150,7 +145,7 @@ function runPhase(
 ): TrajectoryPoint[] {
   const base = sgd({ momentum: config.momentum, weightDecay: 0 });
   let params = valleyParams(from);
-  // A fresh base state: the switch resets momentum, as the authors' code does (SPEC §2.7).
+  // A fresh base state: the switch resets momentum, as the authors' code does (docs/paper.md#update-rules).
   let state = base.init(params);
   const path = [record(config.valley, 0, from)];
   for (let t = 1; t <= options.steps; t++) {
@@ -176,41 +171,6 @@ function runPhase(
   treeDispose(params);
   disposeSgdState(state);
   return path;
-}
-
-function quantile(sorted: number[], q: number): number {
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo);
-}
-
-/**
- * The escape window: the first steps while the mean loss stays below `below` (the linear
- * regime around the minimum, where the linear-stability prediction applies).
- */
-export function escapeWindow(meanLoss: number[], below: number): number {
-  let n = 0;
-  while (n < meanLoss.length && meanLoss[n] > 0 && meanLoss[n] < below) n++;
-  return n;
-}
-
-/** Least-squares fit of ln(loss) against the step over the first `steps` steps. */
-export function fitEscapeRate(loss: number[], steps: number): EscapeFit {
-  const n = Math.min(steps, loss.length);
-  if (n < 3) return { growth: null, intercept: null, steps: n };
-  const xs = Array.from({ length: n }, (_, i) => i);
-  const ys = loss.slice(0, n).map(Math.log);
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i] - mx) * (ys[i] - my);
-    sxx += (xs[i] - mx) ** 2;
-  }
-  const slope = sxy / sxx;
-  return { growth: Math.exp(slope), intercept: my - slope * mx, steps: n };
 }
 
 function withSharpness(valley: ValleyConfig, p: TrajectoryPoint) {
@@ -268,7 +228,7 @@ export async function computeFig4a(config: Fig4aConfig): Promise<Fig4aResult> {
           a - b
         ),
     );
-    const meanLoss = perStep.map((xs) => xs.reduce((a, b) => a + b, 0) / xs.length);
+    const meanLoss = perStep.map(mean);
     const geoMeanLoss = perStep.map((xs) =>
       Math.exp(xs.reduce((a, b) => a + Math.log(b), 0) / xs.length)
     );
@@ -278,8 +238,8 @@ export async function computeFig4a(config: Fig4aConfig): Promise<Fig4aResult> {
       optimizer,
       meanLoss,
       geoMeanLoss,
-      q10: perStep.map((xs) => quantile(xs, 0.1)),
-      q90: perStep.map((xs) => quantile(xs, 0.9)),
+      q10: perStep.map((xs) => quantileSorted(xs, 0.1)),
+      q90: perStep.map((xs) => quantileSorted(xs, 0.9)),
       fit: fitEscapeRate(meanLoss, window),
       fitTypical: fitEscapeRate(geoMeanLoss, window),
       trajectory,
@@ -298,267 +258,6 @@ export async function computeFig4a(config: Fig4aConfig): Promise<Fig4aResult> {
     predictedGrowth,
     escapes,
   };
-}
-
-/** Columns of `data.csv`; each row kind fills the columns that apply to it. */
-export const FIG4A_COLUMNS = [
-  "kind",
-  "optimizer",
-  "step",
-  "u",
-  "v",
-  "loss",
-  "loss_geomean",
-  "loss_q10",
-  "loss_q90",
-  "sharpness",
-  "growth_fitted_mean",
-  "growth_fitted_typical",
-  "growth_predicted_mean",
-  "growth_predicted_typical",
-] as const;
-
-/** The result as rows of `data.csv` (kinds: trajectory, escape, fit, endpoint, rate). */
-export function fig4aRows(result: Fig4aResult): Record<string, number | string | null>[] {
-  const rows: Record<string, number | string | null>[] = [];
-  const traj = (optimizer: string, path: TrajectoryPoint[]) => {
-    for (const p of path) {
-      rows.push({ kind: "trajectory", optimizer, step: p.step, u: p.u, v: p.v, loss: p.loss });
-    }
-  };
-  traj("sgd", result.sgdTrajectory);
-  for (const e of result.escapes) traj(e.optimizer, e.trajectory);
-  for (const e of result.escapes) {
-    e.meanLoss.forEach((loss, step) =>
-      rows.push({
-        kind: "escape",
-        optimizer: e.optimizer,
-        step,
-        loss,
-        loss_geomean: e.geoMeanLoss[step],
-        loss_q10: e.q10[step],
-        loss_q90: e.q90[step],
-      })
-    );
-    const { growth, intercept, steps } = e.fit;
-    if (growth !== null && intercept !== null) {
-      for (let step = 0; step < steps; step++) {
-        const loss = Math.exp(intercept + step * Math.log(growth));
-        rows.push({ kind: "fit", optimizer: e.optimizer, step, loss });
-      }
-    }
-  }
-  const end = (optimizer: string, p: TrajectoryPoint & { sharpness: number }) =>
-    rows.push({
-      kind: "endpoint",
-      optimizer,
-      step: p.step,
-      u: p.u,
-      v: p.v,
-      loss: p.loss,
-      sharpness: p.sharpness,
-    });
-  end("sgd", result.sgdEnd);
-  for (const e of result.escapes) end(e.optimizer, e.end);
-  const predicted = (p: PredictedGrowth | null) => ({
-    growth_predicted_mean: p?.mean ?? null,
-    growth_predicted_typical: p?.typical ?? null,
-  });
-  rows.push({ kind: "rate", optimizer: "sgd", ...predicted(result.predictedGrowth.sgd) });
-  for (const e of result.escapes) {
-    rows.push({
-      kind: "rate",
-      optimizer: e.optimizer,
-      step: e.fit.steps,
-      growth_fitted_mean: e.fit.growth,
-      growth_fitted_typical: e.fitTypical.growth,
-      // Linear stability predicts USAM's rate; normalized SAM jumps instead (no prediction).
-      ...predicted(e.optimizer === "usam" ? result.predictedGrowth.usam : null),
-    });
-  }
-  return rows;
-}
-
-const COLORS = { sgd: "#1f77b4", usam: "#2ca02c", sam: "#ff7f0e" };
-const LABELS = { sgd: "SGD", usam: "USAM (Eq. 4)", sam: "SAM (Eq. 3)" };
-
-function fmt(x: number | null, digits = 3): string {
-  return x === null ? "n/a" : x.toPrecision(digits);
-}
-
-/** Samples the loss on a grid of cells over the plotted window (log10, for the background). */
-function landscapeCells(valley: ValleyConfig, uDomain: number[], vMax: number) {
-  const cells = [];
-  const [nu, nv] = [48, 32];
-  const du = (uDomain[1] - uDomain[0]) / nu;
-  const dv = (2 * vMax) / nv;
-  for (let i = 0; i < nu; i++) {
-    for (let j = 0; j < nv; j++) {
-      const u0 = uDomain[0] + i * du;
-      const v0 = -vMax + j * dv;
-      const loss = valleyLossExact(valley, { u: u0 + du / 2, v: v0 + dv / 2 });
-      cells.push({ u0, u1: u0 + du, v0, v1: v0 + dv, logLoss: Math.log10(Math.max(loss, 1e-12)) });
-    }
-  }
-  return cells;
-}
-
-/**
- * The Vega-Lite spec: (left) trajectories of trial 0 in the (u, v) plane over the loss
- * landscape, with the end points; (right) the escape curves on a log axis with the fit.
- */
-export function fig4aChart(result: Fig4aResult, config: Fig4aConfig): ChartSpec {
-  const rows: Record<string, number | string | null>[] = fig4aRows(result).map((r) => ({
-    ...r,
-    label: LABELS[r.optimizer as keyof typeof LABELS],
-  }));
-  const paths = rows.filter((r) => r.kind === "trajectory");
-  const us = paths.map((r) => r.u as number).filter(Number.isFinite);
-  const vs = paths.map((r) => Math.abs(r.v as number)).filter(Number.isFinite);
-  const [uMin, uMax] = [Math.min(...us), Math.max(...us)];
-  const uPad = 0.1 * (uMax - uMin) + 0.05;
-  const uDomain = [uMin - uPad, uMax + uPad];
-  const vMax = Math.min(1.1 * Math.max(...vs), 4 * config.valley.b) || 1;
-  const color = {
-    field: "label",
-    type: "nominal",
-    title: "optimizer",
-    scale: {
-      domain: (["sgd", ...ESCAPE_OPTIMIZERS] as const).map((o) => LABELS[o]),
-      range: (["sgd", ...ESCAPE_OPTIMIZERS] as const).map((o) => COLORS[o]),
-    },
-  } as const;
-  const usam = result.escapes.find((e) => e.optimizer === "usam");
-  const sam = result.escapes.find((e) => e.optimizer === "sam");
-  // The escape panel shows the escape and the start of the return; data.csv has every step.
-  const window = Math.max(...result.escapes.map((e) => e.fit.steps));
-  const shownSteps = Math.min(config.escape.steps, Math.max(60, 4 * window));
-  const floor = result.sgdEnd.loss / 100;
-  const escapeRows = rows.filter((r) =>
-    (r.kind === "escape" || r.kind === "fit") && (r.step as number) <= shownSteps
-  ).map((r) => ({ ...r, loss_q10: Math.max(r.loss_q10 as number, floor) }));
-  const x = { field: "step", type: "quantitative", title: "SAM/USAM steps after the switch t′" };
-  const y = {
-    type: "quantitative",
-    scale: { type: "log", domain: [floor, 10] },
-    title: "training loss",
-  };
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text: "Figure 4(a): SGD settles at a sharp minimum; SAM escapes and settles at a flatter one",
-      subtitle: [
-        "Toy valley L = h(u)·q(v), a reconstruction of the paper's Example 4.1 (SPEC §6).",
-        `λ_max at the end points: SGD ${fmt(result.sgdEnd.sharpness)}, USAM ${
-          fmt(usam?.end.sharpness ?? null)
-        }, SAM ${fmt(sam?.end.sharpness ?? null)} (trial 0).`,
-      ],
-      anchor: "start",
-    },
-    hconcat: [
-      {
-        title: { text: "Trajectories of trial 0 (gray line: minima v = 0)", anchor: "start" },
-        width: 380,
-        height: 280,
-        layer: [
-          {
-            data: { values: landscapeCells(config.valley, uDomain, vMax) },
-            mark: { type: "rect", color: "black" },
-            encoding: {
-              x: {
-                field: "u0",
-                type: "quantitative",
-                scale: { domain: uDomain, nice: false },
-                title: "u",
-              },
-              x2: { field: "u1" },
-              y: {
-                field: "v0",
-                type: "quantitative",
-                scale: { domain: [-vMax, vMax], nice: false },
-                title: "v",
-              },
-              y2: { field: "v1" },
-              // Darker = lower loss, as in the paper's contour plots.
-              opacity: {
-                field: "logLoss",
-                type: "quantitative",
-                scale: { range: [0.55, 0] },
-                title: "log₁₀ L",
-              },
-            },
-          },
-          {
-            data: { values: [{ v: 0 }] },
-            mark: { type: "rule", color: "#999999", strokeWidth: 2 },
-            encoding: { y: { field: "v", type: "quantitative" } },
-          },
-          {
-            data: { values: paths },
-            mark: { type: "line", strokeWidth: 0.9, clip: true },
-            encoding: {
-              x: { field: "u", type: "quantitative" },
-              y: { field: "v", type: "quantitative" },
-              order: { field: "step", type: "quantitative" },
-              color,
-            },
-          },
-          {
-            data: { values: rows.filter((r) => r.kind === "endpoint") },
-            mark: {
-              type: "point",
-              filled: true,
-              size: 110,
-              shape: "diamond",
-              stroke: "black",
-              strokeWidth: 1,
-              opacity: 1,
-            },
-            encoding: {
-              x: { field: "u", type: "quantitative" },
-              y: { field: "v", type: "quantitative" },
-              color,
-            },
-          },
-        ],
-      },
-      {
-        title: {
-          text: `Escape: training loss, mean of ${config.escape.trials} trials (band: 10–90%)`,
-          subtitle: [
-            `USAM fit (dashed): mean ×${fmt(usam?.fit.growth ?? null)}/step, typical trial ×${
-              fmt(usam?.fitTypical.growth ?? null)
-            }/step`,
-            `linear stability: mean ×${fmt(result.predictedGrowth.usam.mean)}, typical ×${
-              fmt(result.predictedGrowth.usam.typical)
-            }; SAM (Eq. 3) jumps in one step`,
-          ],
-          anchor: "start",
-        },
-        width: 380,
-        height: 280,
-        data: { values: escapeRows },
-        layer: [
-          {
-            transform: [{ filter: "datum.kind === 'escape'" }],
-            mark: { type: "area", opacity: 0.2, clip: true },
-            encoding: { x, y: { ...y, field: "loss_q10" }, y2: { field: "loss_q90" }, color },
-          },
-          {
-            transform: [{ filter: "datum.kind === 'escape'" }],
-            mark: { type: "line", strokeWidth: 2, clip: true },
-            encoding: { x, y: { ...y, field: "loss" }, color },
-          },
-          {
-            transform: [{ filter: "datum.kind === 'fit'" }],
-            mark: { type: "line", strokeDash: [5, 3], color: "black", strokeWidth: 1.5 },
-            encoding: { x, y: { ...y, field: "loss" }, detail: { field: "label" } },
-          },
-        ],
-      },
-    ],
-    config: { view: { stroke: "#cccccc" }, title: { subtitleFontSize: 11 } },
-  } as ChartSpec;
 }
 
 /** The figure definition: schema, scales, computation and outputs. */

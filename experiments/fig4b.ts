@@ -2,7 +2,7 @@
  * Figure 4(b) on a network: train with SGD until it has converged (no augmentation, as the
  * authors' `ERM.py`), then take SAM steps from that point in many seeded trials of batch
  * sampling, and plot the training loss on a fixed subset against the SAM step t′: its mean
- * grows geometrically at first (exponential escape, SPEC §5.4). Also the authors' released
+ * grows geometrically at first (exponential escape, docs/paper.md#measurements). Also the authors' released
  * `escape.py` loop, which never calls `second_step()`: ascent only, θ ← θ + ρ·g/‖g‖.
  *
  *     deno task fig4b [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
@@ -16,11 +16,14 @@ import { z } from "zod";
 import { runMain } from "../core/cli.ts";
 import { toCsv } from "../core/csv.ts";
 import { type FigureContext, type FigureDefinition, runFigure } from "../core/figure.ts";
+import { fmt } from "../core/format.ts";
 import type { ChartSpec } from "../core/render.ts";
+import { meanStd, quantileSortedNearest } from "../core/stats.ts";
 import { switchAt } from "../core/schedule.ts";
 import { planSweep, runId } from "../core/sweep/plan.ts";
 import type { EscapeResult } from "./measures.ts";
-import { fitEscapeRate } from "./fig4a.ts";
+import { escapeFitCurve, fitEscapeRate } from "./escape.ts";
+import { figureSpec, nominalScale, quant } from "./charts.ts";
 import { learningRate } from "../core/schedule.ts";
 import {
   lrScheduleOf,
@@ -37,7 +40,6 @@ import {
   SMOKE_EPOCHS,
   SMOKE_SETTINGS,
 } from "./settings.ts";
-import { meanStd } from "./stats.ts";
 import {
   executeSweep,
   measureResult,
@@ -164,7 +166,7 @@ export function fig4bCurves(result: Fig4bResult) {
     if (trials.length === 0) return [];
     return trials[0].losses.map((_, step) => {
       const values = trials.map((t) => t.losses[step]).sort((a, b) => a - b);
-      const q = (p: number) => values[Math.min(values.length - 1, Math.floor(p * values.length))];
+      const q = (p: number) => quantileSortedNearest(values, p);
       return { variant, step, ...meanStd(values), q10: q(0.1), q90: q(0.9) };
     });
   });
@@ -216,73 +218,57 @@ const LABELS = { sam: "SAM (descent at θ + ε)", ascent: "released escape.py (a
 function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
   const fits = fig4bFits(result, config.fitSteps);
   const curves = fig4bCurves(result).map((c) => ({ ...c, label: LABELS[c.variant] }));
-  const fitLines = VARIANTS.flatMap((variant) => {
-    const f = fits[variant];
-    if (f.growth === null || f.intercept === null) return [];
-    return Array.from({ length: f.steps }, (_, step) => ({
-      label: LABELS[variant],
-      step,
-      loss: Math.exp(f.intercept! + step * Math.log(f.growth!)),
-    }));
-  });
-  const color = {
-    field: "label",
-    type: "nominal",
-    title: null,
-    scale: { domain: VARIANTS.map((v) => LABELS[v]), range: VARIANTS.map((v) => COLORS[v]) },
-    // The labels name the update rules in full (below the plot they need no truncation); the
-    // merged legend takes its symbols from the faint band layer, so draw them solid.
-    legend: { orient: "bottom", direction: "vertical", labelLimit: 0, symbolOpacity: 1 },
-  };
-  const x = { field: "step", type: "quantitative", title: "SAM steps after the switch t′" };
-  const y = { type: "quantitative", scale: { type: "log" } };
+  const fitLines = VARIANTS.flatMap((variant) =>
+    escapeFitCurve(fits[variant]).map((p) => ({ label: LABELS[variant], ...p }))
+  );
+  const color = nominalScale(
+    "label",
+    VARIANTS.map((v) => LABELS[v]),
+    VARIANTS.map((v) => COLORS[v]),
+    {
+      // The labels name the update rules in full (below the plot they need no truncation); the
+      // merged legend takes its symbols from the faint band layer, so draw them solid.
+      legend: { orient: "bottom", direction: "vertical", labelLimit: 0, symbolOpacity: 1 },
+    },
+  );
+  const x = quant("step", "SAM steps after the switch t′");
+  const y = (field: string, title?: string) => quant(field, title, { scale: { type: "log" } });
   const rate = (v: (typeof VARIANTS)[number]) =>
     fits[v].growth === null ? "n/a" : `×${fits[v].growth!.toFixed(3)} per step`;
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text: "Figure 4(b): training loss after switching from a converged SGD minimum to SAM",
-      subtitle: [
-        `${config.model} on ${config.dataset} (${
-          config.trainSize || "all"
-        } images, no augmentation), ` +
-        `SGD for ${config.epochs} epochs (final train loss ${
-          result.sgdTrainLoss.toPrecision(3)
-        }), ` +
-        `then ρ = ${config.escape.rho}, lr ${
-          result.escapeLr.toPrecision(3)
-        }, batch ${config.escape.batchSize}`,
-        `mean (line) and 10–90% band over ${config.trials} trials; dashed: fit over the first ` +
-        `${config.fitSteps} steps: SAM ${rate("sam")}, ascent-only ${rate("ascent")}`,
-      ],
-      anchor: "start",
-    },
+  return figureSpec({
+    text: "Figure 4(b): training loss after switching from a converged SGD minimum to SAM",
+    subtitle: [
+      `${config.model} on ${config.dataset} (${config.trainSize || "all"} images, no ` +
+      `augmentation), SGD for ${config.epochs} epochs (final train loss ${
+        fmt(result.sgdTrainLoss)
+      }), then ρ = ${config.escape.rho}, lr ${
+        fmt(result.escapeLr)
+      }, batch ${config.escape.batchSize}`,
+      `mean (line) and 10–90% band over ${config.trials} trials; dashed: fit over the first ` +
+      `${config.fitSteps} steps: SAM ${rate("sam")}, ascent-only ${rate("ascent")}`,
+    ],
+    width: 520,
+  }, {
     width: 460,
     height: 300,
     layer: [
       {
         data: { values: curves },
         mark: { type: "area", opacity: 0.15 },
-        encoding: {
-          x,
-          y: { ...y, field: "q10" },
-          y2: { field: "q90" },
-          fill: color,
-        },
+        encoding: { x, y: y("q10"), y2: { field: "q90" }, fill: color },
       },
       {
         data: { values: curves },
         mark: { type: "line", point: { size: 16 } },
-        encoding: { x, y: { ...y, field: "mean", title: "training loss (fixed subset)" }, color },
+        encoding: { x, y: y("mean", "training loss (fixed subset)"), color },
       },
       {
         data: { values: fitLines },
         mark: { type: "line", strokeDash: [5, 3], strokeWidth: 1.5 },
-        encoding: { x, y: { ...y, field: "loss" }, color },
+        encoding: { x, y: y("loss"), color },
       },
     ],
-    config: { view: { stroke: "#cccccc" }, title: { subtitleFontSize: 11 } },
-  } as ChartSpec;
+  });
 }
 
 /** The task definition. */

@@ -1,7 +1,7 @@
 /**
  * Figure 4(c): the loss along the line θ_λ = (1 − λ)·θ_{SGD→SAM} + λ·θ_{SGD} between the end
  * point of a late switch (λ = 0) and the SGD end point (λ = 1) of the same seed, and its
- * second difference L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)² with h = 0.1 (SPEC §5.3).
+ * second difference L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)² with h = 0.1 (docs/paper.md#measurements).
  * The paper's message: no barrier (same valley), and L″ grows toward the sharper SGD end.
  *
  *     deno task fig4c [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
@@ -18,7 +18,9 @@ import { type FigureContext, type FigureDefinition, runFigure } from "../core/fi
 import type { LineRow } from "../core/metrics/line.ts";
 import type { ChartSpec } from "../core/render.ts";
 import { switchAt } from "../core/schedule.ts";
+import { groupBy, meanStd } from "../core/stats.ts";
 import { planSweep, runId } from "../core/sweep/plan.ts";
+import { figureSpec, nominalScale, quant, ruleLayer } from "./charts.ts";
 import { lineSpecSchema } from "./measures.ts";
 import { RUN_COSTS, runBase, runData, runSettingsOf, runSettingsShape } from "./runs.ts";
 import {
@@ -29,7 +31,6 @@ import {
   SMOKE_EPOCHS,
   SMOKE_SETTINGS,
 } from "./settings.ts";
-import { groupBy, meanStd } from "./stats.ts";
 import { executeSweep, measureResult, SWEEP_TASK_DEFAULTS, type SweepOutcome } from "./sweep.ts";
 
 /** Config of Figure 4(c). */
@@ -184,66 +185,39 @@ function fig4cChart(result: Fig4cResult, config: Fig4cConfig): ChartSpec {
         }]
         : [];
     });
-  const x = {
-    field: "lambda",
-    type: "quantitative",
-    title: "λ (0: SGD→SAM end point, 1: SGD end point)",
-  };
-  const color = {
-    field: "split",
-    type: "nominal",
-    title: null,
-    scale: { domain: ["train", "test"], range: ["#1f77b4", "#ff7f0e"] },
-
-    // The merged legend takes its symbols from the faint band layer; draw them solid.
+  const x = quant("lambda", "λ (0: SGD→SAM end point, 1: SGD end point)");
+  // The merged legend takes its symbols from the faint band layer; draw them solid.
+  const color = nominalScale("split", ["train", "test"], ["#1f77b4", "#ff7f0e"], {
     legend: { symbolOpacity: 1 },
-  };
+  });
   const panel = (field: "loss" | "curvature", title: string) => ({
     width: 420,
     height: 200,
     data: { values: values(field) },
     layer: [
-      {
-        data: { values: [{ x: 0 }, { x: 1 }] },
-        mark: { type: "rule", color: "#aaaaaa", strokeDash: [3, 3] },
-        encoding: { x: { field: "x", type: "quantitative" } },
-      },
+      ruleLayer("x", [0, 1], { color: "#aaaaaa", strokeDash: [3, 3] }),
       {
         mark: { type: "area", opacity: 0.2 },
-        encoding: {
-          x,
-          y: { field: "lo", type: "quantitative" },
-          y2: { field: "hi" },
-          fill: color,
-        },
+        encoding: { x, y: quant("lo"), y2: { field: "hi" }, fill: color },
       },
       {
         mark: { type: "line", point: { size: 14 } },
-        encoding: {
-          x,
-          y: { field: "mean", type: "quantitative", title, scale: { zero: false } },
-          color,
-        },
+        encoding: { x, y: quant("mean", title, { scale: { zero: false } }), color },
       },
     ],
   });
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text:
-        "Figure 4(c): loss and curvature along the line from the late-switch to the SGD end point",
-      subtitle: [
-        `${config.model} on ${config.dataset}, T = ${config.epochs}, switch at t = ${config.switchAt}; ` +
-        `θ_λ = (1 − λ)·θ_SGD→SAM + λ·θ_SGD (whole state), eval mode, plain CE; ` +
-        `mean ± std over ${config.seeds.length} seeds`,
-        `L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)², h = ${config.line.h}; ` +
-        `${config.line.trainExamples} train / ${config.line.testExamples} test examples`,
-      ],
-      anchor: "start",
-    },
-    vconcat: [panel("loss", "loss L(θ_λ)"), panel("curvature", "L″(θ_λ)")],
-    config: { view: { stroke: "#cccccc" }, title: { subtitleFontSize: 11 } },
-  } as ChartSpec;
+  return figureSpec({
+    text:
+      "Figure 4(c): loss and curvature along the line from the late-switch to the SGD end point",
+    subtitle: [
+      `${config.model} on ${config.dataset}, T = ${config.epochs}, switch at t = ${config.switchAt}; ` +
+      `θ_λ = (1 − λ)·θ_SGD→SAM + λ·θ_SGD (whole state), eval mode, plain CE; ` +
+      `mean ± std over ${config.seeds.length} seed${config.seeds.length === 1 ? "" : "s"}`,
+      `L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)², h = ${config.line.h}; ` +
+      `${config.line.trainExamples} train / ${config.line.testExamples} test examples`,
+    ],
+    width: 500,
+  }, { vconcat: [panel("loss", "loss L(θ_λ)"), panel("curvature", "L″(θ_λ)")] });
 }
 
 /** Barrier and curvature headline: max loss above the end points, L″ near each end. */

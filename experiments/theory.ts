@@ -1,5 +1,5 @@
 /**
- * `deno task theory`: the paper's four theoretical claims (SPEC §7), checked numerically on
+ * `deno task theory`: the paper's four theoretical claims (docs/paper.md#theory), checked numerically on
  * problems where everything can be computed exactly, in float64 plain TypeScript.
  *
  *     deno task theory [--scale smoke|small] [--out results] [--force] [--FIELD VALUE ...]
@@ -54,7 +54,8 @@ export const THEORY_FIGURES = [
 /** The command line of the task. */
 export const theoryCli: FigureCliSpec<typeof theorySchema> = {
   name: "theory",
-  description: "The paper's theory checked numerically (SPEC §7), one section and chart per " +
+  description:
+    "The paper's theory checked numerically (docs/paper.md#theory), one section and chart per " +
     "claim: P3 Theorem 4.1 (USAM's linear stability on least squares with mini-batch noise, " +
     "with the alignment γ), P1 Corollary 4.2 (exponential escape from an SGD-stable minimum), " +
     "P2 Proposition 4.1 (SAM stays in a sub-quadratic valley) and P4 Theorem 4.3 (geometric " +

@@ -47,6 +47,17 @@ export interface CreateModelOptions extends ModelOptions {
   hidden?: readonly number[];
 }
 
+/** The registered models without BatchNorm layers (no batch statistics); all others have it. */
+const WITHOUT_BATCHNORM: readonly string[] = ["mlp", "cnn"];
+
+/**
+ * Whether model `name` has BatchNorm layers, so that a note such as "train-mode BatchNorm"
+ * applies to it (false for unknown names).
+ */
+export function hasBatchNorm(name: string): boolean {
+  return isModelName(name) && !WITHOUT_BATCHNORM.includes(name);
+}
+
 /** Whether `name` is a registered model name. */
 export function isModelName(name: string): name is ModelName {
   return (MODEL_NAMES as readonly string[]).includes(name);

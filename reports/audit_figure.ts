@@ -9,7 +9,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { collectEnvironment, sourceHash } from "../core/provenance.ts";
-import { fileSha256, MANIFEST_FILE } from "../core/store.ts";
+import { fileSha256 } from "../core/hash.ts";
+import { MANIFEST_FILE } from "../core/store.ts";
 import {
   type Checkout,
   compareOutputs,

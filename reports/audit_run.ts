@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { runStoreJobs, trainCodeHash } from "../experiments/sweep.ts";
-import { fileSha256 } from "../core/store.ts";
+import { fileSha256 } from "../core/hash.ts";
 import type { TrainJob } from "../core/sweep/plan.ts";
 import { type StateRecord, SweepStore } from "../core/sweep/store.ts";
 import { AuditError } from "./audit_figure.ts";

@@ -24,7 +24,7 @@
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
-import { writeFileAtomic } from "../core/store.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import { defaultReportDest } from "./build.ts";
 import {
   BrowserError,

@@ -16,7 +16,8 @@
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
-import { FIGURE_FILES, MANIFEST_FILE, writeFileAtomic } from "../core/store.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
+import { FIGURE_FILES, MANIFEST_FILE } from "../core/store.ts";
 import { captionFor, FIGURE_ORDER, scaleNote } from "./captions.ts";
 import {
   chooseFigures,

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { hasBatchNorm } from "../models/registry.ts";
 import { deviationsFor, deviationText } from "./deviations.ts";
 import { isPaperScale } from "./discover.ts";
 
@@ -121,7 +122,9 @@ function sharpness(config: Config): string {
     "top {sharpness.k} Hessian eigenvalues by Lanczos (at most {sharpness.iterations} " +
     "iterations) on the first {sharpness.examples} training images",
     "finite-difference step {sharpness.epsilon}",
-    "{sharpness.bnMode}-mode BatchNorm",
+    ...(typeof at(config, "model") !== "string" || hasBatchNorm(at(config, "model") as string)
+      ? ["{sharpness.bnMode}-mode BatchNorm"]
+      : []),
   ]);
   return s === "" ? "" : `λ_max: ${s}`;
 }

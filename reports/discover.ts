@@ -9,7 +9,7 @@
 import { join, relative } from "node:path";
 import { z } from "zod";
 import { MANIFEST_FILE } from "../core/store.ts";
-import { groupBy } from "../experiments/stats.ts";
+import { groupBy } from "../core/stats.ts";
 
 /** The manifest fields the report and the audit read (others are kept, unchecked). */
 export const reportManifestSchema = z.looseObject({

@@ -8,7 +8,7 @@
  * @module
  */
 import { parseCsv } from "../core/csv.ts";
-import { groupBy } from "../experiments/stats.ts";
+import { groupBy } from "../core/stats.ts";
 
 /** One table cell: its text, and the full value when the text is shortened. */
 export interface Cell {

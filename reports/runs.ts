@@ -20,7 +20,7 @@
 import { dirname, join } from "node:path";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { formatPhaseSpec } from "../core/schedule.ts";
-import { fileSha256 } from "../core/store.ts";
+import { fileSha256 } from "../core/hash.ts";
 import type { MeasureRecord, StateRecord } from "../core/sweep/store.ts";
 import { workerCodeHash } from "./audit_run.ts";
 import { displayPath, findFigureFolders, sweepStores } from "./discover.ts";

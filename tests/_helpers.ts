@@ -27,3 +27,13 @@ export async function quiet<T>(fn: () => Promise<T>): Promise<T> {
     [console.log, console.error] = [log, error];
   }
 }
+
+/** Runs `fn` in a fresh temporary folder, removed afterwards whatever happens. */
+export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix: "late-sam-test-" });
+  try {
+    return await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { mean as meanOf } from "../stats.ts";
 import { createRng, deriveKey, type RngKey } from "../random.ts";
 import type { LinearOperator } from "./operator.ts";
 import { vectorDot } from "./vector.ts";
@@ -64,7 +65,7 @@ export function hutchinsonTrace(op: LinearOperator, options: TraceOptions): Trac
     samples.push(s);
     options.onProbe?.(i, s);
   }
-  const mean = samples.reduce((a, b) => a + b, 0) / probes;
+  const mean = meanOf(samples);
   const variance = probes > 1
     ? samples.reduce((a, s) => a + (s - mean) ** 2, 0) / (probes - 1)
     : NaN;

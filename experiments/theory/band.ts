@@ -1,9 +1,9 @@
 /**
- * The band of SPEC §7.3 on the least-squares problem: minima that SGD tolerates but USAM
+ * The band of docs/paper.md#theory on the least-squares problem: minima that SGD tolerates but USAM
  * leaves. Scaling the inputs by s scales H by s² and ‖H‖_F² by s⁴ and leaves γ unchanged,
  * so one problem family sweeps ‖H‖_F² at a fixed (η, ρ, B).
  *
- * The band's edges per SPEC are both necessary conditions: USAM's (Theorem 4.1, with the
+ * The band's edges per docs/paper.md#theory are both necessary conditions: USAM's (Theorem 4.1, with the
  * exact infimum γ) and SGD's (Wu et al.). SGD's real stability edge, where the exact growth
  * factor of E[L̃] under SGD reaches 1, lies below SGD's necessary bound, so the constructed
  * minimum is placed between USAM's bound and SGD's exact edge: there SGD is stable (exactly)

@@ -56,7 +56,7 @@ export interface LsContext {
   direction: Float64Array;
   /** The exact range of γ over all directions. */
   alignment: AlignmentRange;
-  /** γ at random directions (SPEC §7.3's estimate). */
+  /** γ at random directions (the estimate of docs/paper.md#theory). */
   sampled: AlignmentSample;
   /** The γ every bound uses: the exact infimum, so the bounds are valid everywhere. */
   gamma: number;

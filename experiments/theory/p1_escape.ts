@@ -14,7 +14,9 @@
 import { rngKey } from "../../core/random.ts";
 import { expectedLossCurve } from "../../models/theory/second_moment.ts";
 import type { Band } from "./band.ts";
-import { fitGrowth, fitLogGrowth, fmt, quantileSorted, type Verdict } from "./common.ts";
+import { fmt } from "../../core/format.ts";
+import { fitLogLinear, mean, quantileSorted } from "../../core/stats.ts";
+import type { Verdict } from "./common.ts";
 import { type LsContext, runLsTrials } from "./ls_setup.ts";
 
 /** Settings of P1. */
@@ -65,7 +67,7 @@ function stats(curves: Float64Array[], steps: number): TrialStats {
   };
   for (let t = 0; t <= steps; t++) {
     const xs = Float64Array.from(curves, (c) => c[t]).sort();
-    out.mean[t] = xs.reduce((a, b) => a + b, 0) / xs.length;
+    out.mean[t] = mean(xs);
     out.meanLog[t] = xs.reduce((a, b) => a + Math.log(b), 0) / xs.length;
     out.q10[t] = quantileSorted(xs, 0.1);
     out.q90[t] = quantileSorted(xs, 0.9);
@@ -100,9 +102,10 @@ export function computeP1(ctx: LsContext, band: Band, options: P1Options): P1Res
   const sgd = stats(run(0).curves, steps);
   const bound = band.targetBound;
   const boundHolds = exactUsam.every((v, t) => v >= bound ** t * (1 - 1e-9));
-  const fitMean = fitGrowth(usam.mean, options.fitFrom, options.fitTo)?.growth ?? null;
-  const fitTypical = fitLogGrowth(usam.meanLog, options.fitFrom, options.fitTo)?.growth ?? null;
-  const fitExact = fitGrowth(exactUsam, options.fitFrom, options.fitTo)?.growth ?? null;
+  const fitRange = { from: options.fitFrom, to: options.fitTo };
+  const fitMean = fitLogLinear(usam.mean, fitRange)?.rate ?? null;
+  const fitTypical = fitLogLinear(usam.meanLog, { ...fitRange, logs: true })?.rate ?? null;
+  const fitExact = fitLogLinear(exactUsam, fitRange)?.rate ?? null;
   const base = {
     frobenius2: inst.spectrum.frobenius2,
     lambdaMax: inst.spectrum.lambdaMax,

@@ -7,7 +7,8 @@
 import type { Cell } from "../../core/csv.ts";
 import type { ChartSpec } from "../../core/render.ts";
 import { type FullBatchSam, usamEscapeRho } from "../../models/theory/subquadratic.ts";
-import { CHART_CONFIG, fmt, VEGA_LITE_SCHEMA } from "./common.ts";
+import { fmt } from "../../core/format.ts";
+import { chartTitle, figureSpec, type Fragment, quant, ruleLayer } from "../charts.ts";
 import type { P2Options, P2Result } from "./p2_valley.ts";
 
 /** Columns of `theory-p2/data.csv`. */
@@ -58,136 +59,119 @@ function edges(values: number[]): Map<number, [number, number]> {
   return out;
 }
 
-/** P2's Vega-Lite spec: max excursion heatmaps for USAM and SAM, and the headline trajectory. */
-export function p2Chart(result: P2Result, options: P2Options): ChartSpec {
+/** A black line through points of `values` (x = `eta`, y = `y`), e.g. ρ*(η). */
+function lineLayer(values: readonly Fragment[], y: string, mark: Fragment): Fragment {
+  return {
+    data: { values },
+    mark: { type: "line", ...mark },
+    encoding: { x: quant("eta"), y: quant(y) },
+  };
+}
+
+/** One heatmap of the largest excursion over (η, ρ), with ηa = 2b, ρ*(η) and (USAM) ρ_esc(η). */
+function heatPanel(result: P2Result, options: P2Options, variant: FullBatchSam): Fragment {
   const ex = edges(options.etas);
   const ey = edges(options.rhos);
   const rhoTop = ey.get(Math.max(...options.rhos))![1];
-  const heat = (variant: FullBatchSam) => ({
-    title: {
-      text: variant === "usam" ? "USAM (Eq. 4), full batch" : "SAM (Eq. 3), full batch",
-      subtitle: variant === "usam"
-        ? "dashed: above it θ = 0 is linearly unstable for USAM"
-        : "normalized ascent ρ·sign(L′)",
-      anchor: "start",
-    },
+  const etaEdge = (2 * options.b) / options.a;
+  const cells = result.cells.filter((c) => c.variant === variant).map((c) => ({
+    eta0: ex.get(c.eta)![0],
+    eta1: ex.get(c.eta)![1],
+    rho0: ey.get(c.rho)![0],
+    rho1: ey.get(c.rho)![1],
+    maxAbs: c.maxAbs,
+  }));
+  const escape = Array.from({ length: 120 }, (_, i) => {
+    const eta = etaEdge * (0.05 + (0.95 * i) / 119);
+    return { eta, rho: usamEscapeRho(options, eta) };
+  }).filter((p) => p.rho <= rhoTop);
+  const rhoStar = result.thresholds.filter((x) =>
+    x.variant === variant && !x.all && x.rhoStar !== null
+  );
+  const axis = { scale: { nice: false, zero: false } };
+  return {
+    title: variant === "usam"
+      ? chartTitle(
+        "USAM (Eq. 4), full batch",
+        "dashed: above it θ = 0 is linearly unstable for USAM",
+        300,
+      )
+      : chartTitle("SAM (Eq. 3), full batch", "normalized ascent ρ·sign(L′)", 300),
     width: 300,
     height: 240,
     layer: [
       {
-        data: {
-          values: result.cells.filter((c) => c.variant === variant).map((c) => ({
-            eta0: ex.get(c.eta)![0],
-            eta1: ex.get(c.eta)![1],
-            rho0: ey.get(c.rho)![0],
-            rho1: ey.get(c.rho)![1],
-            maxAbs: c.maxAbs,
-          })),
-        },
+        data: { values: cells },
         mark: { type: "rect" },
         encoding: {
-          x: {
-            field: "eta0",
-            type: "quantitative",
-            title: "learning rate η",
-            scale: { nice: false, zero: false },
-          },
+          x: quant("eta0", "learning rate η", axis),
           x2: { field: "eta1" },
-          y: {
-            field: "rho0",
-            type: "quantitative",
-            title: "radius ρ",
-            scale: { nice: false, zero: false },
-          },
+          y: quant("rho0", "radius ρ", axis),
           y2: { field: "rho1" },
-          color: {
-            field: "maxAbs",
-            type: "quantitative",
-            title: "max |θ_t|/b",
+          color: quant("maxAbs", "max |θ_t|/b", {
             scale: { domain: [0, 3], domainMid: 2, scheme: "redblue", reverse: true },
-          },
+          }),
         },
       },
-      {
-        data: { values: [{ eta: (2 * options.b) / options.a }] },
-        mark: { type: "rule", color: "black", strokeWidth: 1.5 },
-        encoding: { x: { field: "eta", type: "quantitative" } },
-      },
-      {
-        data: {
-          values: result.thresholds.filter((x) =>
-            x.variant === variant && !x.all && x.rhoStar !== null
-          ),
-        },
-        mark: { type: "line", color: "black", point: { color: "black", size: 14 }, strokeWidth: 1 },
-        encoding: {
-          x: { field: "eta", type: "quantitative" },
-          y: { field: "rhoStar", type: "quantitative" },
-        },
-      },
+      ruleLayer("x", [etaEdge], { color: "black", strokeWidth: 1.5 }),
+      lineLayer(rhoStar, "rhoStar", {
+        color: "black",
+        point: { color: "black", size: 14 },
+        strokeWidth: 1,
+      }),
       ...(variant === "usam"
-        ? [{
-          data: {
-            values: Array.from({ length: 120 }, (_, i) => {
-              const eta = ((2 * options.b) / options.a) * (0.05 + (0.95 * i) / 119);
-              return { eta, rho: usamEscapeRho(options, eta) };
-            }).filter((p) => p.rho <= rhoTop),
-          },
-          mark: { type: "line", color: "white", strokeDash: [4, 3], strokeWidth: 1.5 },
-          encoding: {
-            x: { field: "eta", type: "quantitative" },
-            y: { field: "rho", type: "quantitative" },
-          },
-        }]
+        ? [lineLayer(escape, "rho", { color: "white", strokeDash: [4, 3], strokeWidth: 1.5 })]
         : []),
     ],
-  });
+  };
+}
+
+/** The headline USAM trajectory: |θ_t|/b on a log axis with the core b and the edge 2b. */
+function trajectoryPanel(result: P2Result, options: P2Options): Fragment {
   const t = options.trajectory;
   const traj = result.trajectory.map((p) => ({ step: p.step, abs: Math.abs(p.theta) / options.b }))
     .filter((p) => p.abs > 0);
   return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: {
-      text: "P2, Proposition 4.1: SAM started in (−b, b) stays in the valley (−2b, 2b)",
-      subtitle: [
-        `L(θ) = a(√(b² + θ²) − b), a = ${options.a}, b = ${options.b}; color: largest |θ_t|/b over ` +
-        `${options.starts} starts in (−b, b) and ${options.steps} steps (red: left the valley).`,
-        "Vertical line: ηa = 2b; left of it |θ_t| < max(|θ₀|, ηa) ≤ 2b for every ρ. " +
-        "Black points: ρ*(η), the largest ρ of the sweep up to which every start stays inside.",
-      ],
-      anchor: "start",
-    },
-    hconcat: [
-      heat("usam"),
-      heat("sam"),
+    title: chartTitle(
+      `USAM at η = ${t.eta}, ρ = ${t.rho} from θ₀ = ${t.start}b`,
+      `escapes ×${fmt(result.escapeFit)}/step (linearization ×${
+        fmt(result.escapePredicted)
+      }), stays below 2b`,
+      300,
+    ),
+    width: 260,
+    height: 240,
+    layer: [
       {
-        title: {
-          text: `USAM at η = ${t.eta}, ρ = ${t.rho} from θ₀ = ${t.start}b`,
-          subtitle: `escapes ×${fmt(result.escapeFit)}/step (linearization ×${
-            fmt(result.escapePredicted)
-          }), stays below 2b`,
-          anchor: "start",
+        data: { values: traj },
+        mark: { type: "line", color: "#2ca02c", point: { size: 12, color: "#2ca02c" } },
+        encoding: {
+          x: quant("step", "step"),
+          y: quant("abs", "|θ_t| / b", { scale: { type: "log" } }),
         },
-        width: 260,
-        height: 240,
-        layer: [
-          {
-            data: { values: traj },
-            mark: { type: "line", color: "#2ca02c", point: { size: 12, color: "#2ca02c" } },
-            encoding: {
-              x: { field: "step", type: "quantitative", title: "step" },
-              y: { field: "abs", type: "quantitative", scale: { type: "log" }, title: "|θ_t| / b" },
-            },
-          },
-          {
-            data: { values: [{ y: 2, label: "valley edge 2b" }, { y: 1, label: "core b" }] },
-            mark: { type: "rule", strokeDash: [4, 3], color: "#555555" },
-            encoding: { y: { field: "y", type: "quantitative" } },
-          },
-        ],
       },
+      ruleLayer("y", [2, 1], { strokeDash: [4, 3], color: "#555555" }),
+    ],
+  };
+}
+
+/** P2's Vega-Lite spec: max excursion heatmaps for USAM and SAM, and the headline trajectory. */
+export function p2Chart(result: P2Result, options: P2Options): ChartSpec {
+  return figureSpec({
+    text: "P2, Proposition 4.1: SAM started in (−b, b) stays in the valley (−2b, 2b)",
+    subtitle: [
+      `L(θ) = a(√(b² + θ²) − b), a = ${options.a}, b = ${options.b}; color: largest |θ_t|/b over ` +
+      `${options.starts} starts in (−b, b) and ${options.steps} steps (red: left the valley).`,
+      "Vertical line: ηa = 2b; left of it |θ_t| < max(|θ₀|, ηa) ≤ 2b for every ρ. " +
+      "Black points: ρ*(η), the largest ρ of the sweep up to which every start stays inside.",
+    ],
+    width: 1100,
+  }, {
+    hconcat: [
+      heatPanel(result, options, "usam"),
+      heatPanel(result, options, "sam"),
+      trajectoryPanel(result, options),
     ],
     resolve: { scale: { color: "independent" } },
-    config: CHART_CONFIG,
-  } as ChartSpec;
+  });
 }

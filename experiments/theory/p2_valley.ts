@@ -20,7 +20,9 @@ import {
   type SubquadraticValley,
   usamEscapeRho,
 } from "../../models/theory/subquadratic.ts";
-import { fitGrowth, fmt, type Verdict } from "./common.ts";
+import { fmt } from "../../core/format.ts";
+import { fitLogLinear } from "../../core/stats.ts";
+import type { Verdict } from "./common.ts";
 
 /** Settings of P2. */
 export interface P2Options extends SubquadraticValley {
@@ -107,8 +109,9 @@ export function computeP2(options: P2Options): P2Result {
   while (linear < trajectory.length && Math.abs(trajectory[linear].theta) < options.b / 10) {
     linear++;
   }
-  const escapeFit = fitGrowth(trajectory.map((p) => Math.abs(p.theta)), 0, linear - 1)?.growth ??
-    null;
+  const escapeFit =
+    fitLogLinear(trajectory.map((p) => Math.abs(p.theta)), { to: linear - 1 })?.rate ??
+      null;
   const base = { cells, thresholds, trajectory, escapeFit, escapePredicted };
   return { ...base, verdict: p2Verdict(base, options) };
 }

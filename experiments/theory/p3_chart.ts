@@ -8,7 +8,8 @@ import type { Cell } from "../../core/csv.ts";
 import type { ChartSpec } from "../../core/render.ts";
 import type { Band } from "./band.ts";
 import { bandPanel, gammaPanel } from "./band_chart.ts";
-import { CHART_CONFIG, fmt, VEGA_LITE_SCHEMA } from "./common.ts";
+import { fmt } from "../../core/format.ts";
+import { chartTitle, figureSpec, nominalScale, quant } from "../charts.ts";
 import type { LsContext } from "./ls_setup.ts";
 import type { P3Result } from "./p3_stability.ts";
 
@@ -137,12 +138,8 @@ function outcome(row: Row): string {
 }
 
 function gridPanel(rows: Row[], batch: number, etaMax: number, rhoMax: number) {
-  const quantitative = (field: string, title: string, max: number) => ({
-    field,
-    type: "quantitative",
-    title,
-    scale: { domain: [0, max], nice: false },
-  });
+  const quantitative = (field: string, title: string, max: number) =>
+    quant(field, title, { scale: { domain: [0, max], nice: false } });
   const x = quantitative("eta", "learning rate η", etaMax * 1.05);
   const y = quantitative("rho", "USAM radius ρ", rhoMax * 1.05);
   const grid = rows.filter((r) => r.kind === "grid" && r.batch === batch).map((r) => ({
@@ -153,10 +150,10 @@ function gridPanel(rows: Row[], batch: number, etaMax: number, rhoMax: number) {
   const line = (kind: string, style: Record<string, unknown>) => ({
     data: { values: rows.filter((r) => r.kind === kind && r.batch === batch) },
     mark: { type: "line", clip: true, ...style },
-    encoding: { x, y, order: { field: "eta", type: "quantitative" } },
+    encoding: { x, y, order: quant("eta") },
   });
   return {
-    title: { text: `B = ${batch}`, anchor: "start" },
+    title: chartTitle(`B = ${batch}`),
     width: 230,
     height: 200,
     layer: [
@@ -168,21 +165,13 @@ function gridPanel(rows: Row[], batch: number, etaMax: number, rhoMax: number) {
         encoding: {
           x,
           y,
-          color: {
-            field: "outcome",
-            type: "nominal",
-            title: "outcome",
-            scale: { domain: OUTCOMES, range: OUTCOME_COLORS },
-          },
-          shape: {
-            field: "condition",
-            type: "nominal",
-            title: "condition",
-            scale: {
-              domain: ["satisfies Thm 4.1", "violates Thm 4.1"],
-              range: ["circle", "cross"],
-            },
-          },
+          color: nominalScale("outcome", OUTCOMES, OUTCOME_COLORS, { title: "outcome" }),
+          shape: nominalScale(
+            "condition",
+            ["satisfies Thm 4.1", "violates Thm 4.1"],
+            ["circle", "cross"],
+            { title: "condition" },
+          ),
         },
       },
     ],
@@ -200,20 +189,18 @@ export function p3Chart(
   const etaMax = Math.max(...options.etas);
   const rhoMax = Math.max(...options.rhos);
   const { spectrum } = ctx.base;
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: {
-      text: "P3, Theorem 4.1: USAM is stable only at minima with ‖H‖_F²(1 + ρ²γ‖H‖_F²/B) ≤ B/(η²γ)",
-      subtitle: [
-        `Least squares n = ${spectrum.n}, ‖H‖_F² = ${fmt(spectrum.frobenius2)}, λ_max = ${
-          fmt(spectrum.lambdaMax)
-        }, γ = ${
-          fmt(ctx.gamma, 3)
-        } (exact inf). Black: the condition's boundary (violations above/right);`,
-        `dashed: where the exact growth of E[L̃] crosses 1. Simulation: mean of ${options.trials} trials, ${options.steps} steps from L = ${ctx.startLoss}.`,
-      ],
-      anchor: "start",
-    },
+  return figureSpec({
+    text: "P3, Theorem 4.1: USAM is stable only at minima with ‖H‖_F²(1 + ρ²γ‖H‖_F²/B) ≤ B/(η²γ)",
+    subtitle: [
+      `Least squares n = ${spectrum.n}, ‖H‖_F² = ${fmt(spectrum.frobenius2)}, λ_max = ${
+        fmt(spectrum.lambdaMax)
+      }, γ = ${fmt(ctx.gamma)} (exact inf). Black: the condition's boundary (violations ` +
+      "above/right); dashed: where the exact growth of E[L̃] crosses 1.",
+      `Simulation: mean of ${options.trials} ` +
+      `trials, ${options.steps} steps from L = ${ctx.startLoss}.`,
+    ],
+    width: Math.max(1000, 300 * options.batchSizes.length),
+  }, {
     vconcat: [
       { hconcat: options.batchSizes.map((b) => gridPanel(rows, b, etaMax, rhoMax)) },
       {
@@ -222,6 +209,5 @@ export function p3Chart(
       },
     ],
     resolve: { scale: { color: "independent", shape: "independent", strokeDash: "independent" } },
-    config: CHART_CONFIG,
-  } as ChartSpec;
+  });
 }

@@ -21,7 +21,9 @@ import {
   usamStabilityCondition,
 } from "../../models/theory/stability_bound.ts";
 import type { Band } from "./band.ts";
-import { fmt, quantileSorted, type Verdict } from "./common.ts";
+import { fmt } from "../../core/format.ts";
+import { mean, quantileSorted } from "../../core/stats.ts";
+import type { Verdict } from "./common.ts";
 import { type LsContext, runLsTrials } from "./ls_setup.ts";
 
 /** Settings of the P3 grid. */
@@ -105,7 +107,7 @@ export function computeP3(ctx: LsContext, band: Band, options: P3Options): P3Res
           curves: false,
         });
         const sorted = Float64Array.from(mc.final).sort();
-        const mcMean = mc.final.reduce((a, b) => a + b, 0) / mc.final.length;
+        const mcMean = mean(mc.final);
         points.push({
           batch,
           eta,

@@ -7,7 +7,15 @@
 import type { Cell } from "../../core/csv.ts";
 import type { ChartSpec } from "../../core/render.ts";
 import { usamPlRate } from "../../models/theory/pl.ts";
-import { CHART_CONFIG, fmt, OPTIMIZER_COLORS, VEGA_LITE_SCHEMA } from "./common.ts";
+import { fmt } from "../../core/format.ts";
+import {
+  chartTitle,
+  figureSpec,
+  type Fragment,
+  nominalScale,
+  OPTIMIZER_COLORS,
+  quant,
+} from "../charts.ts";
 import type { P4Options, P4Result } from "./p4_convergence.ts";
 
 /** Columns of `theory-p4/data.csv`. */
@@ -54,68 +62,56 @@ export function p4Rows(result: P4Result): Record<string, Cell>[] {
   ];
 }
 
-/** P4's Vega-Lite spec: headline loss curves per problem, and measured vs bound contraction. */
-export function p4Chart(result: P4Result, options: P4Options): ChartSpec {
+const log = (field: string, title?: string, extra: Fragment = {}) =>
+  quant(field, title, { scale: { type: "log" }, ...extra });
+
+/** One problem's headline loss curves (USAM and SAM, every start) with the PL bound. */
+function curvePanel(result: P4Result, options: P4Options, problem: string): Fragment {
   const { etaBeta, rhoBeta } = options.headline;
-  const curvePanel = (problem: string) => {
-    const c = result.constants.find((k) => k.problem === problem)!;
-    const eta = etaBeta / c.beta;
-    const rate = usamPlRate({ eta, rho: rhoBeta / c.beta, beta: c.beta, mu: c.mu });
-    const curves = result.curves.filter((r) => r.problem === problem && r.loss > 0);
-    const l0 = curves.find((r) => r.step === 0)?.loss ?? 1;
-    const maxStep = Math.max(...curves.filter((r) => r.optimizer === "usam").map((r) => r.step));
-    const bound = rate === null ? [] : Array.from({ length: maxStep + 1 }, (_, t) => ({
-      step: t,
-      loss: l0 * rate ** t,
-    }));
-    return {
-      title: {
-        text: problem === "nonconvex"
-          ? "f(x) = x² + 3 sin²x (non-convex, PL)"
-          : "Least squares (PL, μ = λ_min⁺)",
-        subtitle: `β = ${fmt(c.beta)}, μ = ${
-          fmt(c.mu)
-        }; dashed: L₀(1 − 2ημc)ᵗ from the first start`,
-        anchor: "start",
+  const c = result.constants.find((k) => k.problem === problem)!;
+  const eta = etaBeta / c.beta;
+  const rate = usamPlRate({ eta, rho: rhoBeta / c.beta, beta: c.beta, mu: c.mu });
+  const curves = result.curves.filter((r) => r.problem === problem && r.loss > 0);
+  const l0 = curves.find((r) => r.step === 0)?.loss ?? 1;
+  const maxStep = Math.max(...curves.filter((r) => r.optimizer === "usam").map((r) => r.step));
+  const bound = rate === null
+    ? []
+    : Array.from({ length: maxStep + 1 }, (_, t) => ({ step: t, loss: l0 * rate ** t }));
+  const optimizers = ["usam", "sam"] as const;
+  return {
+    title: chartTitle(
+      problem === "nonconvex"
+        ? "f(x) = x² + 3 sin²x (non-convex, PL)"
+        : "Least squares (PL, μ = λ_min⁺)",
+      `β = ${fmt(c.beta)}, μ = ${fmt(c.mu)}; dashed: L₀(1 − 2ημc)ᵗ from the first start`,
+      300,
+    ),
+    width: 260,
+    height: 240,
+    layer: [
+      {
+        data: { values: curves.filter((r) => r.step <= maxStep) },
+        mark: { type: "line", strokeWidth: 1.5 },
+        encoding: {
+          x: quant("step", "step"),
+          y: log("loss", "loss", { axis: { format: ".0e" } }),
+          color: nominalScale("optimizer", optimizers, optimizers.map((o) => OPTIMIZER_COLORS[o]), {
+            title: "optimizer",
+          }),
+          detail: { field: "start" },
+        },
       },
-      width: 260,
-      height: 240,
-      layer: [
-        {
-          data: { values: curves.filter((r) => r.step <= maxStep) },
-          mark: { type: "line", strokeWidth: 1.5 },
-          encoding: {
-            x: { field: "step", type: "quantitative", title: "step" },
-            y: {
-              field: "loss",
-              type: "quantitative",
-              scale: { type: "log" },
-              axis: { format: ".0e" },
-              title: "loss",
-            },
-            color: {
-              field: "optimizer",
-              type: "nominal",
-              scale: {
-                domain: ["usam", "sam"],
-                range: [OPTIMIZER_COLORS.usam, OPTIMIZER_COLORS.sam],
-              },
-              title: "optimizer",
-            },
-            detail: { field: "start" },
-          },
-        },
-        {
-          data: { values: bound },
-          mark: { type: "line", color: "black", strokeDash: [5, 3] },
-          encoding: {
-            x: { field: "step", type: "quantitative" },
-            y: { field: "loss", type: "quantitative", scale: { type: "log" } },
-          },
-        },
-      ],
-    };
+      {
+        data: { values: bound },
+        mark: { type: "line", color: "black", strokeDash: [5, 3] },
+        encoding: { x: quant("step"), y: log("loss") },
+      },
+    ],
   };
+}
+
+/** Measured per-step contraction against the bound 2ημc, log–log, with the diagonal. */
+function contractionPanel(result: P4Result): Fragment {
   const points = result.runs.filter((r) => r.bound !== null).flatMap((r) => [
     { problem: r.problem, what: "worst step", bound: 1 - r.bound!, measured: 1 - r.worst },
     ...(r.fitted === null
@@ -125,53 +121,46 @@ export function p4Chart(result: P4Result, options: P4Options): ChartSpec {
   const all = points.flatMap((p) => [p.bound, p.measured]);
   const diag = [{ v: Math.min(...all) / 1.5 }, { v: Math.min(1, Math.max(...all) * 1.5) }];
   return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: {
-      text: "P4, Theorem 4.3: full-batch USAM converges geometrically on smooth PL losses",
-      subtitle:
-        `Curves at ηβ = ${etaBeta}, ρβ = ${rhoBeta} (SAM, Eq. 3, for contrast). Right: per-step contraction 1 − L_{t+1}/L_t measured vs the bound 2ημc, every run with c > 0; above the diagonal = faster than the bound.`,
-      anchor: "start",
-    },
-    hconcat: [
-      curvePanel("nonconvex"),
-      curvePanel("least-squares"),
+    title: chartTitle("Measured vs bound contraction per step", [], 300),
+    width: 260,
+    height: 240,
+    layer: [
       {
-        title: { text: "Measured vs bound contraction per step", anchor: "start" },
-        width: 260,
-        height: 240,
-        layer: [
-          {
-            data: { values: diag },
-            mark: { type: "line", color: "#999999" },
-            encoding: {
-              x: { field: "v", type: "quantitative", scale: { type: "log" } },
-              y: { field: "v", type: "quantitative", scale: { type: "log" } },
-            },
-          },
-          {
-            data: { values: points },
-            mark: { type: "point", filled: true, size: 40, opacity: 0.8 },
-            encoding: {
-              x: {
-                field: "bound",
-                type: "quantitative",
-                scale: { type: "log" },
-                title: "bound 2ημc",
-              },
-              y: {
-                field: "measured",
-                type: "quantitative",
-                scale: { type: "log" },
-                title: "measured 1 − ratio",
-              },
-              color: { field: "problem", type: "nominal", title: "problem" },
-              shape: { field: "what", type: "nominal", title: "measure" },
-            },
-          },
-        ],
+        data: { values: diag },
+        mark: { type: "line", color: "#999999" },
+        encoding: { x: log("v"), y: log("v") },
+      },
+      {
+        data: { values: points },
+        mark: { type: "point", filled: true, size: 40, opacity: 0.8 },
+        encoding: {
+          x: log("bound", "bound 2ημc"),
+          y: log("measured", "measured 1 − ratio"),
+          color: { field: "problem", type: "nominal", title: "problem" },
+          shape: { field: "what", type: "nominal", title: "measure" },
+        },
       },
     ],
+  };
+}
+
+/** P4's Vega-Lite spec: headline loss curves per problem, and measured vs bound contraction. */
+export function p4Chart(result: P4Result, options: P4Options): ChartSpec {
+  const { etaBeta, rhoBeta } = options.headline;
+  return figureSpec({
+    text: "P4, Theorem 4.3: full-batch USAM converges geometrically on smooth PL losses",
+    subtitle: [
+      `Curves at ηβ = ${etaBeta}, ρβ = ${rhoBeta} (SAM, Eq. 3, for contrast). Right: per-step ` +
+      "contraction 1 − L_{t+1}/L_t measured vs the bound 2ημc, every run with c > 0; above " +
+      "the diagonal = faster than the bound.",
+    ],
+    width: 1000,
+  }, {
+    hconcat: [
+      curvePanel(result, options, "nonconvex"),
+      curvePanel(result, options, "least-squares"),
+      contractionPanel(result),
+    ],
     resolve: { scale: { color: "independent", shape: "independent" } },
-    config: CHART_CONFIG,
-  } as ChartSpec;
+  });
 }

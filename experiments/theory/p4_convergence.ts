@@ -25,7 +25,9 @@ import {
   usamPlMargin,
   usamPlRate,
 } from "../../models/theory/pl.ts";
-import { fitGrowth, fmt, type Verdict } from "./common.ts";
+import { fmt } from "../../core/format.ts";
+import { fitLogLinear } from "../../core/stats.ts";
+import type { Verdict } from "./common.ts";
 import type { LsContext } from "./ls_setup.ts";
 
 /** Settings of P4. */
@@ -155,7 +157,7 @@ export function computeP4(ctx: LsContext, options: P4Options): P4Result {
             margin,
             bound,
             worst: r.worst,
-            fitted: fitGrowth(r.losses, 0, last)?.growth ?? null,
+            fitted: fitLogLinear(r.losses, { to: last })?.rate ?? null,
             steps: last,
             converged: r.losses[last] <= options.drop * r.losses[0],
             minCurvature: r.minCurvature,

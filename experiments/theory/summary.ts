@@ -6,7 +6,9 @@
  */
 import type { Cell } from "../../core/csv.ts";
 import type { ChartSpec } from "../../core/render.ts";
-import { CHART_CONFIG, VEGA_LITE_SCHEMA, type Verdict } from "./common.ts";
+import { dejavuMetrics, textWidth } from "../../core/text_metrics.ts";
+import { figureSpec } from "../charts.ts";
+import type { Verdict } from "./common.ts";
 
 /** Columns of `theory/data.csv`. */
 export const SUMMARY_COLUMNS = [
@@ -48,24 +50,28 @@ export function summaryTable(verdicts: Verdict[]): string {
 export function summaryChart(verdicts: Verdict[]): ChartSpec {
   const rows = summaryRows(verdicts);
   const cols = [
-    { field: "claim", title: "claim", width: 40 },
-    { field: "statement", title: "statement", width: 300 },
-    { field: "verdict", title: "verdict", width: 60 },
-    { field: "measured", title: "measured", width: 330 },
-    { field: "predicted", title: "predicted (reconstructed, SPEC §7)", width: 330 },
-  ];
+    { field: "claim", title: "claim" },
+    { field: "statement", title: "statement" },
+    { field: "verdict", title: "verdict" },
+    { field: "measured", title: "measured" },
+    { field: "predicted", title: "predicted (reconstructed, docs/paper.md#theory)" },
+  ] as const;
   const cells = rows.flatMap((r, i) =>
     cols.map((c) => ({ row: i, column: c.title, text: String(r[c.field]), verdict: r.verdict }))
   );
-  return {
-    $schema: VEGA_LITE_SCHEMA,
-    title: {
-      text: "The theory, checked numerically: P1–P4",
-      subtitle: "Each claim's section in theory-p1 … theory-p4 holds its data, chart and numbers.",
-      anchor: "start",
-    },
+  // Each column as wide as its widest cell or bold header, so the table has no gaps.
+  const width = (title: string) =>
+    Math.ceil(Math.max(
+      textWidth(dejavuMetrics(true), title, 12),
+      ...cells.filter((x) => x.column === title).map((x) => textWidth(dejavuMetrics(), x.text, 11)),
+    ));
+  return figureSpec({
+    text: "The theory, checked numerically: P1–P4",
+    subtitle: ["Each claim's section in theory-p1 … theory-p4 holds its data, chart and numbers."],
+    width: 1000,
+  }, {
     hconcat: cols.map((c) => ({
-      width: c.width,
+      width: width(c.title),
       height: 24 * rows.length,
       data: { values: cells.filter((x) => x.column === c.title) },
       mark: { type: "text", align: "left", baseline: "middle", fontSize: 11 },
@@ -85,7 +91,6 @@ export function summaryChart(verdicts: Verdict[]): ChartSpec {
       title: { text: c.title, anchor: "start", fontSize: 12 },
       view: { stroke: null },
     })),
-    spacing: 4,
-    config: CHART_CONFIG,
-  } as ChartSpec;
+    spacing: 12,
+  });
 }

@@ -15,6 +15,7 @@
  *
  * @module
  */
+import { mean } from "../../core/stats.ts";
 import { createRng, type RngKey } from "../../core/random.ts";
 import type { HessianSpectrum, LeastSquares } from "./least_squares.ts";
 import { column, dot, symmetricEigen } from "./linalg.ts";
@@ -127,7 +128,7 @@ export function sampleAlignment(p: LeastSquares, key: RngKey, count: number): Al
     values,
     min: values[0],
     median: count % 2 ? values[mid] : (values[mid - 1] + values[mid]) / 2,
-    mean: values.reduce((a, b) => a + b, 0) / count,
+    mean: mean(values),
     max: values[count - 1],
   };
 }

@@ -4,7 +4,7 @@
  * small seeded batches, and prints the thread count and a sha256 of the final parameters.
  */
 import * as tf from "@tensorflow/tfjs";
-import { createHash } from "node:crypto";
+import { sha256Stream } from "../../core/hash.ts";
 import { backendInfo, useBackend } from "../../core/backend.ts";
 import { disposeSgdState, optimizerStep, sgd } from "../../core/optim/mod.ts";
 import { createRng, rngKey } from "../../core/random.ts";
@@ -13,7 +13,7 @@ import { treeDispose, treeToArrays } from "../../core/tree.ts";
 import { createModel, smoothCrossEntropy } from "../../models/mod.ts";
 
 await useBackend("wasm");
-const hash = createHash("sha256");
+const hash = sha256Stream();
 for (
   const [name, shape, batch] of [["cnn", [28, 28, 1], 32], ["resnet20", [32, 32, 3], 16]] as const
 ) {
@@ -58,4 +58,4 @@ for (
     hash.update(k).update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
   }
 }
-console.log(JSON.stringify({ threadCount: backendInfo().threadCount, sha256: hash.digest("hex") }));
+console.log(JSON.stringify({ threadCount: backendInfo().threadCount, sha256: hash.hex() }));

@@ -1,48 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { sha256Hex } from "../../core/config.ts";
-import {
-  fileSha256,
-  isComplete,
-  MANIFEST_FILE,
-  writeFileAtomic,
-  writeOutputs,
-} from "../../core/store.ts";
-
-async function withTempDir(fn: (dir: string) => Promise<void>) {
-  const dir = await Deno.makeTempDir({ prefix: "late-sam-store-" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-Deno.test("atomic writes leave no temporary files and replace whole contents", async () => {
-  await withTempDir(async (dir) => {
-    const path = join(dir, "a.txt");
-    await writeFileAtomic(path, "first version, longer");
-    await writeFileAtomic(path, "second");
-    assert.equal(await Deno.readTextFile(path), "second");
-    await writeFileAtomic(join(dir, "b.bin"), new Uint8Array([1, 2, 3]));
-    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(names, ["a.txt", "b.bin"]);
-  });
-});
-
-Deno.test("a failed atomic write keeps the old file and cleans up", async () => {
-  await withTempDir(async (dir) => {
-    const path = join(dir, "a.txt");
-    await writeFileAtomic(path, "kept");
-    // Renaming a file onto a non-empty directory fails after the temp file was written.
-    const blocked = join(dir, "blocked");
-    await Deno.mkdir(join(blocked, "inner"), { recursive: true });
-    await assert.rejects(() => writeFileAtomic(blocked, "x"));
-    assert.equal(await Deno.readTextFile(path), "kept");
-    const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
-    assert.deepEqual(names, ["a.txt", "blocked"]);
-  });
-});
+import { sha256Hex } from "../../core/hash.ts";
+import { writeFileAtomic } from "../../core/atomic.ts";
+import { fileSha256, isComplete, MANIFEST_FILE, writeOutputs } from "../../core/store.ts";
+import { withTempDir } from "../_helpers.ts";
 
 Deno.test("writeOutputs returns the sha256 of each file as written", async () => {
   await withTempDir(async (dir) => {

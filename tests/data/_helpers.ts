@@ -1,6 +1,6 @@
 /** Builders for small dataset files in the real formats, shared by the data tests. */
 import { gzipSync } from "node:zlib";
-import { createHash } from "node:crypto";
+import { sha256Hex } from "../../core/hash.ts";
 import type { Dataset } from "../../data/datasets.ts";
 
 /** An IDX ubyte file: magic 0x000008DD, big-endian dims, then `data`. */
@@ -103,9 +103,8 @@ export function tarGz(files: Record<string, Uint8Array>): Uint8Array {
   return new Uint8Array(gzipSync(tar));
 }
 
-export function sha256(data: Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
-}
+/** sha256 (hex) of bytes: `core/hash.ts`'s, under the name the data tests use. */
+export const sha256: (data: Uint8Array) => string = sha256Hex;
 
 /**
  * An in-memory 32×32×3 dataset whose pixels identify their origin: channel 0 = row + 1,

@@ -9,7 +9,6 @@ import {
   downloadFile,
   resolveDataset,
   SOURCES,
-  writeAtomic,
 } from "../../data/sources.ts";
 import { sha256, tarGz } from "./_helpers.ts";
 
@@ -358,15 +357,6 @@ Deno.test("a .tar.gz download is extracted member by member into the cache", asy
       );
       assert.deepEqual(await listDir(join(cache2, "toy")), []);
     });
-  });
-});
-
-Deno.test("writeAtomic replaces a file without leaving temporaries", async () => {
-  await withTemp(async (tmp) => {
-    await writeAtomic(join(tmp, "f"), A);
-    await writeAtomic(join(tmp, "f"), B);
-    assert.deepEqual(await Deno.readFile(join(tmp, "f")), B);
-    assert.deepEqual(await listDir(tmp), ["f"]);
   });
 });
 

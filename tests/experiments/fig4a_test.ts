@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseConfig, sha256Hex } from "../../core/config.ts";
+import { parseConfig } from "../../core/config.ts";
+import { sha256Hex } from "../../core/hash.ts";
 import { runFigure } from "../../core/figure.ts";
 import { FIGURE_FILES, MANIFEST_FILE } from "../../core/store.ts";
+import { escapeFitCurve, escapeWindow, fitEscapeRate } from "../../experiments/escape.ts";
 import {
   computeFig4a,
-  escapeWindow,
   fig4a,
   FIG4A_SCALES,
   type Fig4aConfig,
   fig4aSchema,
-  fitEscapeRate,
 } from "../../experiments/fig4a.ts";
 
 /** A few-second version of the smoke config. */
@@ -35,6 +35,10 @@ Deno.test("the escape fit recovers a known exponential and its window", () => {
   assert.ok(Math.abs((fit.growth as number) - 2.5) < 1e-9);
   assert.ok(Math.abs((fit.intercept as number) - Math.log(1e-10)) < 1e-9);
   assert.equal(fitEscapeRate(curve, 2).growth, null);
+  const line = escapeFitCurve(fit);
+  assert.equal(line.length, n);
+  assert.ok(Math.abs(line[5].loss / curve[5] - 1) < 1e-9);
+  assert.deepEqual(escapeFitCurve(fitEscapeRate(curve, 2)), []);
 });
 
 Deno.test("without noise, USAM's fitted escape rate equals the linear-stability prediction", async () => {

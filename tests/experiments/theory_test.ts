@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { parseConfig, sha256Hex } from "../../core/config.ts";
+import { parseConfig } from "../../core/config.ts";
+import { sha256Hex } from "../../core/hash.ts";
 import { rngKey } from "../../core/random.ts";
 import { FIGURE_FILES, MANIFEST_FILE } from "../../core/store.ts";
 import { expectedLossCurve } from "../../models/theory/second_moment.ts";
@@ -13,7 +14,6 @@ import {
   theorySchema,
 } from "../../experiments/theory.ts";
 import { computeBand } from "../../experiments/theory/band.ts";
-import { fitGrowth, fitLogGrowth } from "../../experiments/theory/common.ts";
 import { lsContext, runLsTrials } from "../../experiments/theory/ls_setup.ts";
 import { computeP1 } from "../../experiments/theory/p1_escape.ts";
 import { computeP2 } from "../../experiments/theory/p2_valley.ts";
@@ -25,14 +25,6 @@ Deno.test("every named scale validates against the schema", () => {
   for (const [name, config] of Object.entries(THEORY_SCALES)) {
     assert.doesNotThrow(() => parseConfig(theorySchema, config), name);
   }
-});
-
-Deno.test("the growth fits recover known exponentials, on values and on logs", () => {
-  const curve = Array.from({ length: 12 }, (_, t) => 3e-5 * 1.7 ** t);
-  const fit = fitGrowth(curve, 2, 9)!;
-  assert.ok(Math.abs(fit.growth - 1.7) < 1e-12 && Math.abs(fit.intercept - Math.log(3e-5)) < 1e-9);
-  assert.ok(Math.abs(fitLogGrowth(curve.map(Math.log), 0, 11)!.growth - 1.7) < 1e-12);
-  assert.equal(fitGrowth(curve, 0, 1), null);
 });
 
 Deno.test("seeded trials average to the exact E[L̃] of the moment recursion (SGD and USAM)", () => {

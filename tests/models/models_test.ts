@@ -8,6 +8,7 @@ import { batchNorm, conv2d, globalAvgPool, kaimingStd } from "../../models/layer
 import { smoothCrossEntropy } from "../../models/loss.ts";
 import {
   createModel,
+  hasBatchNorm,
   MODEL_NAMES,
   modelParameterCount,
   parameterCount,
@@ -410,4 +411,9 @@ Deno.test("models/summary.ts prints the counts; bad flags exit 2", async () => {
   const help = await summary("--help");
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--dataset/);
+});
+
+Deno.test("hasBatchNorm: the ResNets, WRN and VGG-BN have it; the MLP and reference CNN do not", () => {
+  for (const name of ["resnet20", "resnet56", "wrn16-8", "vgg16-bn"]) assert.ok(hasBatchNorm(name));
+  for (const name of ["mlp", "cnn", "nope"]) assert.ok(!hasBatchNorm(name), name);
 });

@@ -237,6 +237,9 @@ Deno.test("captions: written ones use the config; others fall back to the chart 
   assert.match(fig3.ran, /t ∈ \{0, 2, 3, 4\} of T = 4/);
   assert.match(fig3.ran, /2 seeds \(0, 1\)/);
   assert.match(fig3.ran, /first 256 training images/);
+  assert.doesNotMatch(fig3.ran, /BatchNorm/, "the cnn has no BatchNorm");
+  const wrn = captionFor("fig3", { model: "wrn16-8", sharpness: { bnMode: "train" } });
+  assert.match(wrn.ran, /train-mode BatchNorm/);
   assert.ok(fig3.deviations.some((d) => /switch points are not available/.test(d)));
   for (const name of FIGURE_ORDER) {
     const c = captionFor(name, {});
