@@ -369,20 +369,29 @@ CLONES int ls_max_pool2_grad(uint8_t *heap, const int64_t *s) {
   const int32_t *x = (const int32_t *)(heap + s[4]), *dy = (const int32_t *)(heap + s[5]);
   int32_t *dx = (int32_t *)(heap + s[6]);
   const int64_t oh = h / 2, ow = w / 2, row = w * c;
-  memset(dx, 0, (size_t)(n * h * w * c) * sizeof(int32_t));
-  int64_t o = 0;
+  /* Rows and columns no window covers (odd sizes) get no gradient; the loop writes the rest. */
+  if (h % 2 != 0 || w % 2 != 0) memset(dx, 0, (size_t)(n * h * w * c) * sizeof(int32_t));
   for (int64_t b = 0; b < n; b++)
     for (int64_t i = 0; i < oh; i++)
       for (int64_t j = 0; j < ow; j++) {
-        const int64_t p0 = (b * h + 2 * i) * row + 2 * j * c;
-        for (int64_t k = 0; k < c; k++, o++) {
-          const int64_t p = p0 + k;
-          int32_t best = order_key(x[p]);
-          int64_t at = p;
-          if (order_key(x[p + c]) >= best) best = order_key(x[p + c]), at = p + c;
-          if (order_key(x[p + row]) >= best) best = order_key(x[p + row]), at = p + row;
-          if (order_key(x[p + row + c]) >= best) at = p + row + c;
-          dx[at] = dy[o];
+        /* The window's four corners, each a run of c channels; no branches, so it vectorizes. */
+        const int64_t p = (b * h + 2 * i) * row + 2 * j * c;
+        const int32_t *x0 = x + p, *x1 = x + p + c, *x2 = x + p + row, *x3 = x + p + row + c;
+        int32_t *d0 = dx + p, *d1 = dx + p + c, *d2 = dx + p + row, *d3 = dx + p + row + c;
+        const int32_t *g = dy + ((b * oh + i) * ow + j) * c;
+        for (int64_t k = 0; k < c; k++) {
+          const int32_t k0 = order_key(x0[k]), k1 = order_key(x1[k]);
+          const int32_t k2 = order_key(x2[k]), k3 = order_key(x3[k]);
+          int32_t best = k0, at = 0;
+          at = k1 >= best ? 1 : at;
+          best = k1 >= best ? k1 : best;
+          at = k2 >= best ? 2 : at;
+          best = k2 >= best ? k2 : best;
+          at = k3 >= best ? 3 : at;
+          d0[k] = at == 0 ? g[k] : 0;
+          d1[k] = at == 1 ? g[k] : 0;
+          d2[k] = at == 2 ? g[k] : 0;
+          d3[k] = at == 3 ? g[k] : 0;
         }
       }
   return 0;
