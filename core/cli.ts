@@ -166,11 +166,6 @@ export interface FigureArgs<C> {
   force: boolean;
   /** The script's run flags, parsed (see {@link FigureCliSpec.runFlags}). */
   flags: FlagValues;
-  /**
-   * @deprecated the run flags as strings by flag name (`"true"` for a given boolean flag);
-   * use {@link FigureArgs.flags}. Kept until every script reads `flags`.
-   */
-  run: Record<string, string | undefined>;
 }
 
 const COMMON_FLAGS = {
@@ -299,12 +294,6 @@ export function parseFigureArgs<S extends z.ZodObject>(
           return [flagKey(name), f.boolean ? value === true : value ?? f.default];
         }),
       ) as FlagValues,
-      run: Object.fromEntries(
-        Object.entries(spec.runFlags ?? {}).map(([name, f]) => {
-          const value = values[name];
-          return [name, value === true ? "true" : value === false ? undefined : value ?? f.default];
-        }),
-      ),
     };
   } catch (err) {
     if (err instanceof ConfigError) {

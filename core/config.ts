@@ -11,9 +11,6 @@
 import type { z } from "zod";
 import { sha256Hex } from "./hash.ts";
 
-/** Re-exported from `core/hash.ts` for older importers. */
-export { sha256Hex };
-
 /** A value that survives canonical JSON: what configs, manifests and plans are made of. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 

@@ -20,14 +20,9 @@ import { nativeDescription } from "./backend.ts";
 import { configHash, type Json } from "./config.ts";
 import { collectEnvironment, type Manifest, manifestJson, sourceHash } from "./provenance.ts";
 import { type ChartSpec, renderChart } from "./render.ts";
-import {
-  figureDir,
-  fileSha256,
-  isComplete,
-  MANIFEST_FILE,
-  writeFileAtomic,
-  writeOutputs,
-} from "./store.ts";
+import { writeFileAtomic } from "./atomic.ts";
+import { fileSha256 } from "./hash.ts";
+import { figureDir, isComplete, MANIFEST_FILE, writeOutputs } from "./store.ts";
 import { join } from "node:path";
 
 /**
@@ -100,8 +95,6 @@ export interface FigureContext<F extends RunFlags = RunFlags> {
   codeHash: string;
   /** The script's run flags, parsed and typed (`flags.dryRun`, `flags.dataDir`). */
   flags: FlagValues<F>;
-  /** @deprecated the run flags as strings by flag name; use {@link FigureContext.flags}. */
-  run: Record<string, string | undefined>;
 }
 
 /**
@@ -162,7 +155,6 @@ export async function runFigure<S extends z.ZodObject, R, F extends RunFlags>(
     configHash: hash,
     codeHash,
     flags: parsed.flags as FlagValues<F>,
-    run: parsed.run,
   });
   const wallSeconds = (performance.now() - t0) / 1000;
   const summary = def.summary(result, config);

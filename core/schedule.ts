@@ -11,7 +11,7 @@
  * `train.ts`), so standard→adversarial runs are schedules like any other: ST→AT at t is
  * `switchAt({ first: "sgd", then: "at", at: t, epochs })`, and the authors' inclusive
  * `start_adv <= epoch <= end_adv` window (`ERM_to_Adv.py`) is
- * `authorsWindow({ startSam: start_adv, endSam: end_adv, epochs, sam: "at" })`.
+ * `authorsWindow({ startSam: start_adv, endSam: end_adv, epochs, then: "at" })`.
  *
  * @module
  */
@@ -89,17 +89,18 @@ export function switchAt(
  * The authors' inclusive SAM window: SAM in every epoch e with `startSam <= e <= endSam`,
  * SGD elsewhere (`ERM_to_SAM.py`). SGD→SAM at t is `{startSam: t, endSam: T}` (T − t SAM
  * epochs); their SAM→SGD at t is `{startSam: 0, endSam: t}`, which runs t + 1 SAM epochs.
- * With `sam: "at"` it is `ERM_to_Adv.py`'s `start_adv <= epoch <= end_adv`.
+ * `then` is the optimizer switched to inside the window (default `sam`); with `then: "at"` it
+ * is `ERM_to_Adv.py`'s `start_adv <= epoch <= end_adv`.
  */
 export function authorsWindow(
-  options: { startSam: number; endSam: number; epochs: number; sam?: PhaseOptimizer },
+  options: { startSam: number; endSam: number; epochs: number; then?: PhaseOptimizer },
 ): Phase[] {
-  const { startSam, endSam, epochs, sam = "sam" } = options;
+  const { startSam, endSam, epochs, then = "sam" } = options;
   const lo = Math.max(0, startSam);
   const hi = Math.min(epochs, endSam + 1);
   return normalize([
     { optimizer: "sgd", from: 0, to: Math.min(lo, epochs) },
-    { optimizer: sam, from: lo, to: Math.max(lo, hi) },
+    { optimizer: then, from: lo, to: Math.max(lo, hi) },
     { optimizer: "sgd", from: Math.max(lo, hi), to: epochs },
   ]);
 }

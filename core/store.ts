@@ -19,9 +19,6 @@ import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.ts";
 import { fileSha256, sha256Hex } from "./hash.ts";
 
-/** Re-exported from `core/hash.ts` and `core/atomic.ts`, where they live. */
-export { fileSha256, writeFileAtomic };
-
 /** The file names of a figure folder, manifest excluded. */
 export const FIGURE_FILES = ["data.csv", "spec.vl.json", "figure.svg", "figure.png"] as const;
 

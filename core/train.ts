@@ -105,7 +105,7 @@ export interface Adversary {
 }
 
 /** The complete state of a run between epochs. */
-export interface RunState {
+export interface TrainState {
   /** The next epoch to run. */
   epoch: number;
   params: Tree;
@@ -147,7 +147,7 @@ export function epochKey(seed: number, epoch: number): RngKey {
 }
 
 /** Initial state of a run: parameters from the stream (seed, init), no optimizer yet. */
-export function initRun(model: Model, seed: number): RunState {
+export function initRun(model: Model, seed: number): TrainState {
   const { params, state } = model.init(rngKey(seed, "init"));
   return {
     epoch: 0,
@@ -159,7 +159,7 @@ export function initRun(model: Model, seed: number): RunState {
 }
 
 /** Frees every tensor of a run state. */
-export function disposeRun(run: RunState): void {
+export function disposeRun(run: TrainState): void {
   treeDispose(run.params, run.modelState);
   disposeSgdState(run.optState);
 }
@@ -227,7 +227,7 @@ export interface EvaluateOptions {
  */
 export function evaluate(
   deps: TrainDeps,
-  run: Pick<RunState, "params" | "modelState">,
+  run: Pick<TrainState, "params" | "modelState">,
   batches: Iterable<Batch>,
   options: EvaluateOptions = {},
 ): { loss: number; acc: number; count: number } {
@@ -262,11 +262,11 @@ export function evaluate(
 /** Options of {@link train}. */
 export interface TrainOptions {
   /** Start from this state (resume or branch) instead of a fresh initialization. */
-  start?: RunState;
+  start?: TrainState;
   /** Stop after this epoch (exclusive), e.g. to checkpoint a trunk at a switch point. */
   until?: number;
   /** Called after every finished epoch with its record and the state after it. */
-  onEpoch?: (record: EpochRecord, run: RunState) => void | Promise<void>;
+  onEpoch?: (record: EpochRecord, run: TrainState) => void | Promise<void>;
   /** Called after every training batch (progress bars). */
   onBatch?: () => void;
 }
@@ -306,7 +306,7 @@ export async function train(
   config: TrainConfig,
   deps: TrainDeps,
   options: TrainOptions = {},
-): Promise<{ run: RunState; records: EpochRecord[] }> {
+): Promise<{ run: TrainState; records: EpochRecord[] }> {
   // The phases may stop short of T (a sweep segment knows only its own prefix of the schedule).
   const scheduled = config.phases[config.phases.length - 1].to;
   if (scheduled > config.epochs) {
@@ -423,7 +423,7 @@ export interface CheckpointInfo {
  * the code hash and the epoch log of a resumable run.
  */
 export function runToCheckpoint(
-  run: RunState,
+  run: TrainState,
   info: CheckpointInfo,
   extra: Record<string, string> = {},
 ): Checkpoint {
@@ -450,7 +450,7 @@ export function runToCheckpoint(
  * @throws {CheckpointError} for a checkpoint of another model or a damaged one; the
  *   checkpoint's tensors are freed in that case.
  */
-export function runFromCheckpoint(checkpoint: Checkpoint, model: Model): RunState {
+export function runFromCheckpoint(checkpoint: Checkpoint, model: Model): TrainState {
   try {
     const m = checkpoint.metadata;
     if (m.model !== model.name) {
@@ -492,7 +492,7 @@ export function runFromCheckpoint(checkpoint: Checkpoint, model: Model): RunStat
 /** Writes a run's checkpoint atomically. */
 export async function saveRun(
   path: string,
-  run: RunState,
+  run: TrainState,
   info: CheckpointInfo,
   extra: Record<string, string> = {},
 ): Promise<void> {
@@ -507,7 +507,7 @@ export async function saveRun(
 export async function loadRun(
   path: string,
   model: Model,
-): Promise<{ run: RunState; metadata: Record<string, string> }> {
+): Promise<{ run: TrainState; metadata: Record<string, string> }> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);

@@ -27,10 +27,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { BackendWasm, setThreadsCount } from "@tensorflow/tfjs-backend-wasm";
-import { createHash } from "node:crypto";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import os from "node:os";
+import { sha256Hex } from "./hash.ts";
 
 const require = createRequire(import.meta.url);
 const PKG = "@tensorflow/tfjs-backend-wasm";
@@ -52,7 +52,7 @@ function workerScript(): string {
   if (script.includes("location:{href:")) {
     throw new Error("wasm threads: unexpected pthread worker script (tfjs version?)");
   }
-  const hash = createHash("sha256").update(script).digest("hex").slice(0, 16);
+  const hash = sha256Hex(script).slice(0, 16);
   const path = join(os.tmpdir(), `late-sam-tfjs-pthread-${hash}.cjs`);
   try {
     if (Deno.readTextFileSync(path) === script) return path;

@@ -17,7 +17,7 @@ import { toCsv } from "../core/csv.ts";
 import type { FigureContext, FigureDefinition } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import { AT_SCALES, type AtScale, PAPER_AT_INFERRED } from "./settings.ts";
-import { type MeanStd, meanStd } from "./stats.ts";
+import { type MeanStd, meanStd } from "../core/stats.ts";
 import { SWEEP_TASK_DEFAULTS, type SweepRunFlags } from "./sweep.ts";
 import {
   gapsToFull,

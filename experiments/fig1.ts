@@ -21,7 +21,8 @@ import type { ChartSpec } from "../core/render.ts";
 import { type PhaseOptimizer, switchAt } from "../core/schedule.ts";
 import { planSweep, type RunRequest } from "../core/sweep/plan.ts";
 import type { EpochRecord } from "../core/train.ts";
-import { RUN_COSTS, runData, runSettingsOf, runSettingsShape, seededSettings } from "./runs.ts";
+import { RUN_COSTS, runData } from "./runs.ts";
+import { runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
 import {
   PAPER_EPOCHS,
   PAPER_WRN_C10,
@@ -37,7 +38,7 @@ import {
   type SweepOutcome,
   type SweepRunFlags,
 } from "./sweep.ts";
-import { groupBy, meanStd } from "./stats.ts";
+import { groupBy, meanStd } from "../core/stats.ts";
 
 /** Config of Figure 1. */
 export const fig1Schema = z.strictObject({

@@ -25,14 +25,8 @@ import type { EscapeResult } from "./measures.ts";
 import { escapeFitCurve, fitEscapeRate } from "./escape.ts";
 import { figureSpec, nominalScale, quant } from "./charts.ts";
 import { learningRate } from "../core/schedule.ts";
-import {
-  lrScheduleOf,
-  RUN_COSTS,
-  runBase,
-  runData,
-  runSettingsOf,
-  runSettingsShape,
-} from "./runs.ts";
+import { RUN_COSTS, runData } from "./runs.ts";
+import { lrScheduleOf, runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
 import {
   PAPER_WRN_C10,
   SMALL_EPOCHS,
@@ -46,6 +40,7 @@ import {
   runRecords,
   SWEEP_TASK_DEFAULTS,
   type SweepOutcome,
+  type SweepRunFlags,
 } from "./sweep.ts";
 
 const VARIANTS = ["sam", "ascent"] as const;
@@ -114,11 +109,14 @@ export interface Fig4bResult {
   datasets: Record<string, string>;
 }
 
-async function computeFig4b(config: Fig4bConfig, context: FigureContext): Promise<Fig4bResult> {
+async function computeFig4b(
+  config: Fig4bConfig,
+  context: FigureContext<SweepRunFlags>,
+): Promise<Fig4bResult> {
   const T = config.epochs;
   const settings = runSettingsOf(config);
   const run = {
-    base: runBase(settings, config.seed, T),
+    base: seededSettings(settings, config.seed, T),
     epochs: T,
     phases: switchAt({ first: "sgd", then: "sgd", at: T, epochs: T }),
   };
@@ -147,7 +145,7 @@ async function computeFig4b(config: Fig4bConfig, context: FigureContext): Promis
   for (const id of plan.measures) trials.push(await measureResult<EscapeResult>(outcome, id));
   const records = await runRecords(outcome, plan.runs[0]);
   const last = records[records.length - 1];
-  const data = await runData(settings, context.run["data-dir"]);
+  const data = await runData(settings, context.flags.dataDir);
   return {
     trials,
     sgdTrainLoss: last.trainLoss,
@@ -272,7 +270,7 @@ function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
 }
 
 /** The task definition. */
-export const fig4bTask: FigureDefinition<typeof fig4bSchema, Fig4bResult> = {
+export const fig4bTask: FigureDefinition<typeof fig4bSchema, Fig4bResult, SweepRunFlags> = {
   name: "fig4b",
   description: "Figure 4(b): from a converged SGD minimum (no augmentation), SAM steps in " +
     "seeded batch-sampling trials; mean training loss on a fixed subset against the SAM step, " +

@@ -22,7 +22,8 @@ import { groupBy, meanStd } from "../core/stats.ts";
 import { planSweep, runId } from "../core/sweep/plan.ts";
 import { figureSpec, nominalScale, quant, ruleLayer } from "./charts.ts";
 import { lineSpecSchema } from "./measures.ts";
-import { RUN_COSTS, runBase, runData, runSettingsOf, runSettingsShape } from "./runs.ts";
+import { RUN_COSTS, runData } from "./runs.ts";
+import { runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
 import {
   PAPER_EPOCHS,
   PAPER_WRN_C10,
@@ -31,7 +32,13 @@ import {
   SMOKE_EPOCHS,
   SMOKE_SETTINGS,
 } from "./settings.ts";
-import { executeSweep, measureResult, SWEEP_TASK_DEFAULTS, type SweepOutcome } from "./sweep.ts";
+import {
+  executeSweep,
+  measureResult,
+  SWEEP_TASK_DEFAULTS,
+  type SweepOutcome,
+  type SweepRunFlags,
+} from "./sweep.ts";
 
 /** Config of Figure 4(c). */
 export const fig4cSchema = z.strictObject({
@@ -84,11 +91,14 @@ export interface Fig4cResult {
   datasets: Record<string, string>;
 }
 
-async function computeFig4c(config: Fig4cConfig, context: FigureContext): Promise<Fig4cResult> {
+async function computeFig4c(
+  config: Fig4cConfig,
+  context: FigureContext<SweepRunFlags>,
+): Promise<Fig4cResult> {
   const T = config.epochs;
   const settings = runSettingsOf(config);
   const pairs = config.seeds.map((seed) => {
-    const base = runBase(settings, seed, T);
+    const base = seededSettings(settings, seed, T);
     const sgd = {
       base,
       epochs: T,
@@ -112,7 +122,7 @@ async function computeFig4c(config: Fig4cConfig, context: FigureContext): Promis
     const result = await measureResult<{ rows: LineRow[] }>(outcome, plan.measures[i]);
     lines.push({ seed: p.seed, rows: result.rows });
   }
-  const data = await runData(settings, context.run["data-dir"]);
+  const data = await runData(settings, context.flags.dataDir);
   return { lines, cost: outcome.cost, sweepRuns: outcome.runs, datasets: data.files };
 }
 
@@ -237,7 +247,7 @@ export function fig4cHeadline(result: Fig4cResult) {
 }
 
 /** The task definition. */
-export const fig4cTask: FigureDefinition<typeof fig4cSchema, Fig4cResult> = {
+export const fig4cTask: FigureDefinition<typeof fig4cSchema, Fig4cResult, SweepRunFlags> = {
   name: "fig4c",
   description: "Figure 4(c): loss and L″ (h = 0.1) along the line from a late SGD→SAM end " +
     "point (λ = 0) to the SGD end point (λ = 1) of the same seed, train and test subsets.",

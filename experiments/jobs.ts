@@ -10,7 +10,8 @@ import type { Job, MeasureJob } from "../core/sweep/plan.ts";
 import { disposeRun, loadRun } from "../core/train.ts";
 import { type MeasureInput, type MeasureRegistry, MEASURES } from "./measures.ts";
 import { measureKind } from "./measure_specs.ts";
-import { executeTrainJob, type JobEnv, prepareRun, seededSettingsSchema } from "./runs.ts";
+import { executeTrainJob, type JobEnv, prepareRun } from "./runs.ts";
+import { seededSettingsSchema } from "./run_settings.ts";
 
 /**
  * Loads a measurement's input states, runs the measurement `measures[spec.kind]`, and stores

@@ -7,14 +7,14 @@
  */
 import { CheckpointError, decodeCheckpoint } from "../core/checkpoint.ts";
 import type { Model } from "../core/model.ts";
-import { runFromCheckpoint, type RunState } from "../core/train.ts";
+import { runFromCheckpoint, type TrainState } from "../core/train.ts";
 import type { Dataset } from "../data/mod.ts";
 import { createModel, isModelName, MODEL_NAMES } from "../models/mod.ts";
 
 /** A checkpoint turned back into a model and its state. */
 export interface LoadedCheckpoint {
   model: Model;
-  run: RunState;
+  run: TrainState;
   metadata: Record<string, string>;
 }
 

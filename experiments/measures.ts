@@ -21,7 +21,7 @@ import { type Json, parseConfig } from "../core/config.ts";
 import { applyUpdates, optimizerStep, samPerturbation, sgd } from "../core/optim/mod.ts";
 import { disposeSgdState } from "../core/optim/mod.ts";
 import { createRng, rngKey } from "../core/random.ts";
-import { batchLossAndGrad, type RunState } from "../core/train.ts";
+import { batchLossAndGrad, type TrainState } from "../core/train.ts";
 import { type Tree, treeDispose } from "../core/tree.ts";
 import type { Batch } from "../core/batch.ts";
 import { evalBatches, pixelTable } from "../data/mod.ts";
@@ -29,7 +29,8 @@ import { lambdaGrid, lineProfile } from "../core/metrics/line.ts";
 import { measureSharpness } from "../core/metrics/sharpness.ts";
 import { crossEntropy } from "../models/loss.ts";
 import type { Dataset } from "../data/mod.ts";
-import type { JobEnv, PreparedRun, SeededSettings } from "./runs.ts";
+import type { JobEnv, PreparedRun } from "./runs.ts";
+import type { SeededSettings } from "./run_settings.ts";
 import {
   type EscapeSpec,
   escapeSpecSchema,
@@ -48,7 +49,7 @@ export {
 
 /** A stored state loaded for a measurement. */
 export interface MeasureInput {
-  run: RunState;
+  run: TrainState;
   base: SeededSettings;
   prepared: PreparedRun;
 }
@@ -164,7 +165,7 @@ function* sampledBatches(
 }
 
 /** Runs one escape trial from a state (inputs are not consumed). */
-export function escapeTrial(spec: EscapeSpec, input: { run: RunState; prepared: PreparedRun }) {
+export function escapeTrial(spec: EscapeSpec, input: { run: TrainState; prepared: PreparedRun }) {
   const { prepared } = input;
   const { data, model } = prepared;
   const evalSet = [...evalBatches(data, "train", { batchSize: 500, limit: spec.evalSize })];

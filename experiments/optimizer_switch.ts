@@ -12,7 +12,7 @@ import { toCsv } from "../core/csv.ts";
 import type { FigureContext, FigureDefinition } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import { sharpnessSpecSchema } from "./measure_specs.ts";
-import { meanStd } from "./stats.ts";
+import { meanStd } from "../core/stats.ts";
 import { SWEEP_TASK_DEFAULTS, type SweepRunFlags } from "./sweep.ts";
 import {
   gapsToFull,

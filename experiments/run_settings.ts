@@ -121,9 +121,6 @@ export function seededSettings(
   return parseConfig(seededSettingsSchema, { ...settings, seed, epochs });
 }
 
-/** @deprecated the old name of {@link seededSettings} (kept for Figs. 4(b), 4(c)). */
-export const runBase = seededSettings;
-
 /** The learning-rate schedule the settings name. */
 export function lrScheduleOf(settings: RunSettings): LrSchedule {
   return settings.lrSchedule === "multistep"

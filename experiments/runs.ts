@@ -23,13 +23,13 @@ import {
   disposeRun,
   type EpochRecord,
   loadRun,
-  type RunState,
   runToCheckpoint,
   saveRun,
   train,
   type TrainConfig,
   trainConfigSchema,
   type TrainDeps,
+  type TrainState,
 } from "../core/train.ts";
 import {
   datasetInfo,
@@ -52,9 +52,6 @@ import {
   seededSettingsSchema,
   stepsPerEpoch,
 } from "./run_settings.ts";
-
-// The settings are `run_settings.ts`'s; re-exported for the scripts that import them here.
-export * from "./run_settings.ts";
 
 /** The training-loop config of a run (phases may cover only a prefix of [0, T)). */
 export function trainConfigFor(base: SeededSettings, phases: Phase[]): TrainConfig {
@@ -198,7 +195,7 @@ export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void>
   const { model, deps } = await prepareRun(base, env.dataDir);
   const info = { model: model.name, seed: base.seed, configHash: job.id };
   const passes = (optimizer: string) => stepPasses(base, optimizer);
-  let start: RunState | undefined;
+  let start: TrainState | undefined;
   let records: EpochRecord[] = [];
   const partial = await loadRun(env.store.partialPath(job.id), model).catch(() => null);
   if (

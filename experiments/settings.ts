@@ -21,7 +21,7 @@
 import { DEFAULT_BACKEND } from "../core/backend.ts";
 import { AUTHORS_PGD, type PgdConfig } from "../core/attack.ts";
 import { inferredSettings } from "../reports/deviations.ts";
-import type { RunSettings } from "./runs.ts";
+import type { RunSettings } from "./run_settings.ts";
 
 /**
  * Smoke settings: the reference CNN on 256 Fashion-MNIST images, batches of 32, a constant

@@ -13,9 +13,9 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
-import { sha256Hex } from "../core/config.ts";
+import { sha256Hex } from "../core/hash.ts";
 import { parseCsv } from "../core/csv.ts";
-import { writeFileAtomic } from "../core/store.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import { type TrendCheck, TRENDS } from "./trends.ts";
 
 /** The lock file, next to this script. */

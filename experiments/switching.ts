@@ -22,8 +22,9 @@ import type { FigureContext } from "../core/figure.ts";
 import { type Phase, type PhaseOptimizer, switchAt } from "../core/schedule.ts";
 import { planSweep, runId, type RunRequest } from "../core/sweep/plan.ts";
 import type { EpochRecord } from "../core/train.ts";
-import { RUN_COSTS, runData, runSettingsOf, runSettingsShape, seededSettings } from "./runs.ts";
-import { groupBy } from "./stats.ts";
+import { RUN_COSTS, runData } from "./runs.ts";
+import { runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
+import { groupBy } from "../core/stats.ts";
 import {
   executeSweep,
   measureResult,

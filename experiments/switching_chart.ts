@@ -8,6 +8,7 @@
  */
 import type { ChartSpec } from "../core/render.ts";
 import type { PhaseOptimizer } from "../core/schedule.ts";
+import { hasBatchNorm } from "../models/registry.ts";
 import { proportionPanel } from "./charts.ts";
 import type { MeasuredRun, SwitchFigureConfig, SwitchResult } from "./optimizer_switch.ts";
 import { errorGaps, switchSummary } from "./optimizer_switch.ts";
@@ -106,10 +107,9 @@ export function optimizerSwitchChart(
         config.trainSize || "all"
       } training images), T = ${config.epochs}, ρ = ${config.rho}, lr ${config.lr} (${config.lrSchedule}); ` +
       `red: mean ± std over ${config.seeds.length} seeds, gray: each seed`,
-      `λ_max: Lanczos on the plain-CE Hessian of ${config.sharpness.examples} training images ` +
-      `(${config.sharpness.bnMode}-mode BatchNorm); branching saved ${
-        (100 * result.cost.savedFraction).toFixed(0)
-      }% of gradient evaluations`,
+      `λ_max: Lanczos on the plain-CE Hessian of ${config.sharpness.examples} training images` +
+      (hasBatchNorm(config.model) ? ` (${config.sharpness.bnMode}-mode BatchNorm)` : "") +
+      `; branching saved ${(100 * result.cost.savedFraction).toFixed(0)}% of gradient evaluations`,
     ],
     x: proportionAxis(result.switching),
     color: "#d62728",

@@ -37,7 +37,8 @@ import {
 } from "../core/train.ts";
 import { encodeCheckpoint } from "../core/checkpoint.ts";
 import { join } from "node:path";
-import { prepareRun, runSettingsShape, seededSettings, trainConfigFor } from "./runs.ts";
+import { prepareRun, trainConfigFor } from "./runs.ts";
+import { runSettingsShape, seededSettings } from "./run_settings.ts";
 import { FMNIST_PGD } from "./settings.ts";
 
 /** Config of a training run: the shared run settings, a seed and a phase list (flat flags). */

@@ -13,7 +13,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseToolArgs, runMain } from "../core/cli.ts";
-import { writeFileAtomic } from "../core/store.ts";
+import { writeFileAtomic } from "../core/atomic.ts";
 import { renderDeviationsMarkdown } from "./deviations.ts";
 
 /** The repository root (this file is `reports/docs.ts`). */

@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sha256Hex } from "../config.ts";
+import { sha256Hex } from "../hash.ts";
 
 /** The shim's source file. */
 export const SHIM_SOURCE = fileURLToPath(new URL("./shim.c", import.meta.url));

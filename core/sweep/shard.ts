@@ -9,7 +9,7 @@
  * @module
  */
 import { join } from "node:path";
-import { writeFileAtomic } from "../store.ts";
+import { writeFileAtomic } from "../atomic.ts";
 import { type Job, jobDependencies } from "./plan.ts";
 
 /** Shard `index` of `count` (0-based). */

@@ -18,8 +18,8 @@
  */
 import { join } from "node:path";
 import type { Json } from "../config.ts";
-import { sha256Hex } from "../config.ts";
-import { fileSha256, writeFileAtomic } from "../store.ts";
+import { fileSha256, sha256Hex } from "../hash.ts";
+import { writeFileAtomic } from "../atomic.ts";
 import type { Job, MeasureJob, TrainJob } from "./plan.ts";
 
 /** The record of a finished train job. */

@@ -5,7 +5,7 @@
  * @module
  */
 import { useBackend } from "../../core/backend.ts";
-import { sha256Hex } from "../../core/config.ts";
+import { sha256Hex } from "../../core/hash.ts";
 import { treeToArrays } from "../../core/tree.ts";
 import { makeStepper } from "../bench/step_fixture.ts";
 

@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
 import { z } from "zod";
-import {
-  canonicalJson,
-  ConfigError,
-  configHash,
-  parseConfig,
-  sha256Hex,
-} from "../../core/config.ts";
+import { canonicalJson, ConfigError, configHash, parseConfig } from "../../core/config.ts";
+import { sha256Hex } from "../../core/hash.ts";
 
 Deno.test("canonical JSON sorts keys at every depth and drops whitespace", () => {
   const text = canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: "x" } });

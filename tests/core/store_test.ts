@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { sha256Hex } from "../../core/hash.ts";
+import { fileSha256, sha256Hex } from "../../core/hash.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
-import { fileSha256, isComplete, MANIFEST_FILE, writeOutputs } from "../../core/store.ts";
+import { isComplete, MANIFEST_FILE, writeOutputs } from "../../core/store.ts";
 import { withTempDir } from "../_helpers.ts";
 
 Deno.test("writeOutputs returns the sha256 of each file as written", async () => {

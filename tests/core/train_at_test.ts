@@ -48,7 +48,7 @@ Deno.test("`at` is a phase like SGD and SAM: compact specs and the authors' incl
     { optimizer: "at", from: 3, to: 5 },
   ]);
   // ERM_to_Adv.py: start_adv = 150, end_adv = 160 with 160 epochs → AT on 150…159.
-  assert.deepEqual(authorsWindow({ startSam: 150, endSam: 160, epochs: 160, sam: "at" }), [
+  assert.deepEqual(authorsWindow({ startSam: 150, endSam: 160, epochs: 160, then: "at" }), [
     { optimizer: "sgd", from: 0, to: 150 },
     { optimizer: "at", from: 150, to: 160 },
   ]);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError, sha256Hex } from "../../core/config.ts";
+import { ConfigError } from "../../core/config.ts";
+import { sha256Hex } from "../../core/hash.ts";
 import { CliError } from "../../core/cli.ts";
 import { runFigure, RunPaused } from "../../core/figure.ts";
 import { fig1Task } from "../../experiments/fig1.ts";

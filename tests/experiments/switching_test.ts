@@ -24,13 +24,12 @@ import {
   switchingRuns,
   switchPhases,
 } from "../../experiments/switching.ts";
+import { prepareRun, RUN_COSTS } from "../../experiments/runs.ts";
 import {
-  prepareRun,
-  RUN_COSTS,
   runSettingsSchema,
   seededSettings,
   stepsPerEpoch,
-} from "../../experiments/runs.ts";
+} from "../../experiments/run_settings.ts";
 import { AT_SCALES, SMOKE_SETTINGS } from "../../experiments/settings.ts";
 import { runRecords, runStoreJobs } from "../../experiments/sweep.ts";
 import { TABLE_AT_SCALES, tableAtCells, tableAtChart } from "../../experiments/table_at.ts";

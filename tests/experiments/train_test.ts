@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ConfigError, sha256Hex } from "../../core/config.ts";
+import { ConfigError } from "../../core/config.ts";
+import { sha256Hex } from "../../core/hash.ts";
 import { runFigure, RunPaused } from "../../core/figure.ts";
 import { trainTask } from "../../experiments/train.ts";
 import { HAVE_FMNIST, quiet } from "../_helpers.ts";

@@ -11,7 +11,7 @@ import {
 } from "../../experiments/trends.ts";
 import { allPass, checkSmoke } from "../../experiments/smoke_check.ts";
 import { join } from "node:path";
-import { sha256Hex } from "../../core/config.ts";
+import { sha256Hex } from "../../core/hash.ts";
 
 const rows = (columns: string[], values: Record<string, unknown>[]) =>
   parseCsv(toCsv(columns, values as Record<string, number | string>[]));

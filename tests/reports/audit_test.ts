@@ -5,7 +5,8 @@ import { switchAt } from "../../core/schedule.ts";
 import { planSweep } from "../../core/sweep/mod.ts";
 import { SweepStore } from "../../core/sweep/store.ts";
 import { fig4a } from "../../experiments/fig4a.ts";
-import { RUN_COSTS, runBase } from "../../experiments/runs.ts";
+import { RUN_COSTS } from "../../experiments/runs.ts";
+import { seededSettings } from "../../experiments/run_settings.ts";
 import { SMOKE_SETTINGS } from "../../experiments/settings.ts";
 import { runStoreJobs } from "../../experiments/sweep.ts";
 import { auditFigure, figureAuditLines, PROJECT_ROOT } from "../../reports/audit_figure.ts";
@@ -171,7 +172,7 @@ Deno.test({
       // Two runs sharing an SGD epoch: the switched run's chain has two train jobs.
       const settings = { ...SMOKE_SETTINGS, trainSize: 128, testSize: 64 };
       const runs = [0, 1].map((at) => ({
-        base: runBase(settings, 0, 2),
+        base: seededSettings(settings, 0, 2),
         epochs: 2,
         phases: switchAt({ first: "sgd", then: "sam", at: 1 + at, epochs: 2 }),
       }));
