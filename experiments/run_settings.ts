@@ -12,7 +12,7 @@
  * @module
  */
 import { z } from "zod";
-import { BackendEnum } from "../core/backend.ts";
+import { BackendEnum, resolveConfigBackend } from "../core/backend.ts";
 import { pgdConfigSchema } from "../core/attack.ts";
 import { parseConfig } from "../core/config.ts";
 import type { LrSchedule } from "../core/schedule.ts";
@@ -118,7 +118,8 @@ export function seededSettings(
   seed: number,
   epochs: number,
 ): SeededSettings {
-  return parseConfig(seededSettingsSchema, { ...settings, seed, epochs });
+  // A run's identity names the backend that trains it: `auto` is resolved here.
+  return resolveConfigBackend(parseConfig(seededSettingsSchema, { ...settings, seed, epochs }));
 }
 
 /** The learning-rate schedule the settings name. */

@@ -1,3 +1,4 @@
+import { resolveBackend } from "../../core/backend.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError } from "../../core/config.ts";
@@ -37,7 +38,8 @@ Deno.test({
       const files = ["data.csv", "spec.vl.json", "figure.svg", "figure.png", "final.safetensors"];
       assert.deepEqual(await hashes(a, files), await hashes(b, files));
       const manifest = first!.manifest!;
-      assert.equal(manifest.backend, "wasm");
+      // The default backend, auto, is recorded as the backend that ran.
+      assert.equal(manifest.backend, resolveBackend("auto"));
       assert.equal(
         manifest.datasets["train-images-idx3-ubyte.gz"],
         "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
