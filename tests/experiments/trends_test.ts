@@ -119,11 +119,19 @@ Deno.test("checkSmoke compares data.csv hashes with the lock and runs the trends
     assert.equal(missing[1].sha256, null);
     assert.equal(allPass(missing, true), false);
     // A figure computed on the native backend is checked against its own entry.
-    await Deno.writeTextFile(join(out, "fig4b", "manifest.json"), '{"backend": "native"}');
+    const manifest = { backend: "native", native: { library: "oneDNN 2.6.3 (avx2)", threads: 1 } };
+    await Deno.writeTextFile(join(out, "fig4b", "manifest.json"), JSON.stringify(manifest));
+    const key = "fig4b@native oneDNN 2.6.3 (avx2)";
     const native = await checkSmoke(out, locked, ["fig4b"]);
-    assert.equal(native[0].key, "fig4b@native");
+    assert.equal(native[0].key, key);
     assert.equal(allPass(native), false, "the wasm entry does not lock a native figure");
-    assert.ok(allPass(await checkSmoke(out, { "fig4b@native": sha256Hex(text) }, ["fig4b"])));
+    assert.ok(allPass(await checkSmoke(out, { [key]: sha256Hex(text) }, ["fig4b"])));
+    assert.equal(allPass(await checkSmoke(out, { [key]: "0".repeat(64) }, ["fig4b"])), false);
+    // Another instruction set's entry only: reported unlocked, decided by the trends.
+    const other = await checkSmoke(out, { "fig4b@native oneDNN 2.6.3 (avx512_core)": "0" }, [
+      "fig4b",
+    ]);
+    assert.ok(other[0].unlockedNative && allPass(other));
   } finally {
     await Deno.remove(out, { recursive: true });
   }
