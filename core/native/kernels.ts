@@ -65,27 +65,30 @@ function convParams(
   info: tf.backend_util.Conv2DInfo,
   threads: number,
 ): BigInt64Array {
+  // In the order of CONV_PARAM (the shim's enum); the three offsets follow, set by the caller.
+  const key = [
+    op,
+    threads,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    info.padInfo.bottom,
+    info.padInfo.right,
+  ];
   const p = new BigInt64Array(P.length);
-  const set = (i: number, v: number) => (p[i] = BigInt(v));
-  set(P.op, op);
-  set(P.threads, threads);
-  set(P.n, info.batchSize);
-  set(P.h, info.inHeight);
-  set(P.w, info.inWidth);
-  set(P.ci, info.inChannels);
-  set(P.kh, info.filterHeight);
-  set(P.kw, info.filterWidth);
-  set(P.co, info.outChannels);
-  set(P.oh, info.outHeight);
-  set(P.ow, info.outWidth);
-  set(P.sh, info.strideHeight);
-  set(P.sw, info.strideWidth);
-  set(P.dh, info.dilationHeight);
-  set(P.dw, info.dilationWidth);
-  set(P.pt, info.padInfo.top);
-  set(P.pl, info.padInfo.left);
-  set(P.pb, info.padInfo.bottom);
-  set(P.pr, info.padInfo.right);
+  key.forEach((v, i) => (p[i] = BigInt(v)));
   return p;
 }
 
