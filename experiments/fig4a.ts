@@ -188,20 +188,11 @@ export async function computeFig4a(config: Fig4aConfig): Promise<Fig4aResult> {
   });
   const last = sgdTrajectory[sgdTrajectory.length - 1];
   const sgdEnd = withSharpness(config.valley, last);
-  const predictedGrowth = {
-    sgd: predictedLossGrowth({
-      eta: config.lr,
-      rho: 0,
-      sigma: config.sigma,
-      sharpness: sgdEnd.sharpness,
-    }),
-    usam: predictedLossGrowth({
-      eta: config.lr,
-      rho: config.rho,
-      sigma: config.sigma,
-      sharpness: sgdEnd.sharpness,
-    }),
-  };
+  // Linear stability's loss growth per step at SGD's end point, without and with the ascent.
+  const [sgdGrowth, usamGrowth] = [0, config.rho].map((rho) =>
+    predictedLossGrowth({ eta: config.lr, rho, sigma: config.sigma, sharpness: sgdEnd.sharpness })
+  );
+  const predictedGrowth = { sgd: sgdGrowth, usam: usamGrowth };
 
   const { trials, steps } = config.escape;
   const progress = createProgress("fig4a escape", trials * ESCAPE_OPTIMIZERS.length);

@@ -67,20 +67,24 @@ export function fig4aRows(result: Fig4aResult): Row[] {
     rows.push({ kind: "endpoint", optimizer, ...p });
   end("sgd", result.sgdEnd);
   for (const e of result.escapes) end(e.optimizer, e.end);
-  const predicted = (p: PredictedGrowth | null) => ({
-    growth_predicted_mean: p?.mean ?? null,
-    growth_predicted_typical: p?.typical ?? null,
+  const sgd = result.predictedGrowth.sgd;
+  rows.push({
+    kind: "rate",
+    optimizer: "sgd",
+    growth_predicted_mean: sgd.mean,
+    growth_predicted_typical: sgd.typical,
   });
-  rows.push({ kind: "rate", optimizer: "sgd", ...predicted(result.predictedGrowth.sgd) });
   for (const e of result.escapes) {
+    // Linear stability predicts USAM's rate; normalized SAM jumps instead (no prediction).
+    const p: PredictedGrowth | null = e.optimizer === "usam" ? result.predictedGrowth.usam : null;
     rows.push({
       kind: "rate",
       optimizer: e.optimizer,
       step: e.fit.steps,
       growth_fitted_mean: e.fit.growth,
       growth_fitted_typical: e.fitTypical.growth,
-      // Linear stability predicts USAM's rate; normalized SAM jumps instead (no prediction).
-      ...predicted(e.optimizer === "usam" ? result.predictedGrowth.usam : null),
+      growth_predicted_mean: p?.mean ?? null,
+      growth_predicted_typical: p?.typical ?? null,
     });
   }
   return rows;

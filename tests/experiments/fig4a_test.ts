@@ -87,6 +87,11 @@ Deno.test("fig4a writes the five files, and a rerun gives byte-identical data an
     for (const name of FIGURE_FILES) {
       const bytesA = await Deno.readFile(join(a, "fig4a", name));
       const bytesB = await Deno.readFile(join(b, "fig4a", name));
+      if (name === "data.csv" && sha256Hex(bytesA) !== sha256Hex(bytesB)) {
+        const [la, lb] = [bytesA, bytesB].map((b) => new TextDecoder().decode(b).split("\n"));
+        const i = la.findIndex((line, k) => line !== lb[k]);
+        assert.fail(`data.csv differs between runs at line ${i + 1}:\n${la[i]}\n${lb[i]}`);
+      }
       assert.equal(sha256Hex(bytesA), sha256Hex(bytesB), `${name} differs between runs`);
       assert.equal(first.manifest!.outputs[name], sha256Hex(bytesA), `${name} hash in manifest`);
     }
