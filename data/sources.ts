@@ -31,7 +31,8 @@
  *
  * @module
  */
-import { basename, isAbsolute, join } from "node:path";
+import { userCacheDir } from "../core/cache_dir.ts";
+import { basename, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { commitTemp, tempPathFor, writeAll, writeFileAtomic } from "../core/atomic.ts";
 import { sha256Hex, sha256Stream } from "../core/hash.ts";
@@ -257,11 +258,7 @@ function readEnv(): Record<string, string | undefined> {
 export function defaultCacheRoot(
   env: Readonly<Record<string, string | undefined>> = readEnv(),
 ): string | null {
-  const xdg = env.XDG_CACHE_HOME;
-  if (xdg && isAbsolute(xdg)) return join(xdg, "late-sam", "datasets");
-  const home = env.HOME;
-  if (home) return join(home, ".cache", "late-sam", "datasets");
-  return null;
+  return userCacheDir("datasets", env);
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -11,6 +11,7 @@
  * @module
  */
 import { join } from "node:path";
+import { userCacheDir } from "../cache_dir.ts";
 import { fileURLToPath } from "node:url";
 import { sha256Hex } from "../hash.ts";
 
@@ -31,23 +32,16 @@ export class NativeUnavailableError extends Error {
   }
 }
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined; // no --allow-env
-  }
-}
-
 /** The folder the shim is built into (see the module doc). */
 export function nativeCacheRoot(): string {
-  const explicit = env(NATIVE_CACHE_ENV);
-  if (explicit) return explicit;
-  const xdg = env("XDG_CACHE_HOME");
-  if (xdg) return join(xdg, "late-sam", "native");
-  const home = env("HOME");
-  if (home) return join(home, ".cache", "late-sam", "native");
-  return join(Deno.makeTempDirSync({ prefix: "late-sam-native-" }));
+  let explicit: string | undefined;
+  try {
+    explicit = Deno.env.get(NATIVE_CACHE_ENV) || undefined;
+  } catch {
+    explicit = undefined; // no --allow-env
+  }
+  return explicit ?? userCacheDir("native") ??
+    Deno.makeTempDirSync({ prefix: "late-sam-native-" });
 }
 
 function run(cmd: string, args: string[]): Deno.CommandOutput {

@@ -10,6 +10,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { sizeOf } from "../wasm/kernel_util.ts";
 import { isPool2, type PoolAttrs } from "../wasm/max_pool_grad.ts";
 import { RELU_BACKPROP } from "../wasm/relu_backprop.ts";
 import {
@@ -57,8 +58,6 @@ interface ConvAttrs {
   inputShape?: number[];
   filterShape?: number[];
 }
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 function convParams(
   op: number,
@@ -110,9 +109,8 @@ function convInfo(
     false,
     "channelsLast",
   );
-  if (info.padInfo.type === "VALID" && info.outHeight <= 0) return null;
   const sizes = [sizeOf(xShape), sizeOf(filterShape), sizeOf(info.outShape)];
-  if (sizes.some((s) => s === 0)) return null;
+  if (sizes.some((s) => s <= 0)) return null;
   if (
     [info.padInfo.top, info.padInfo.left, info.padInfo.bottom, info.padInfo.right].some((v) =>
       v < 0
@@ -172,7 +170,7 @@ const conv2DBackpropInput: NativeKernelBuilder = (ctx, fallback) => (args) => {
   const attrs = args.attrs as unknown as ConvAttrs;
   const inputShape = attrs.inputShape as number[];
   const info = convInfo(inputShape, filter.shape, attrs, [dy.dtype, filter.dtype]);
-  if (info == null || !sameShape(info.outShape, dy.shape)) {
+  if (info == null || !tf.util.arraysEqual(info.outShape, dy.shape)) {
     return needFallback(tf.Conv2DBackpropInput, fallback)(args);
   }
   const backend = args.backend as WasmBackend;
@@ -186,7 +184,7 @@ const conv2DBackpropFilter: NativeKernelBuilder = (ctx, fallback) => (args) => {
   const attrs = args.attrs as unknown as ConvAttrs;
   const filterShape = attrs.filterShape as number[];
   const info = convInfo(x.shape, filterShape, attrs, [x.dtype, dy.dtype]);
-  if (info == null || !sameShape(info.outShape, dy.shape)) {
+  if (info == null || !tf.util.arraysEqual(info.outShape, dy.shape)) {
     return needFallback(tf.Conv2DBackpropFilter, fallback)(args);
   }
   const backend = args.backend as WasmBackend;
@@ -194,10 +192,6 @@ const conv2DBackpropFilter: NativeKernelBuilder = (ctx, fallback) => (args) => {
   runConv(ctx, backend, CONV_OP.filterGrad, info, { x, f: dw, y: dy });
   return dw;
 };
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
-}
 
 const batchMatMul: NativeKernelBuilder = (ctx, fallback) => (args) => {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
@@ -211,7 +205,7 @@ const batchMatMul: NativeKernelBuilder = (ctx, fallback) => (args) => {
   const [m, k] = transposeA ? [ac, ar] : [ar, ac];
   const [k2, n] = transposeB ? [bc, br] : [br, bc];
   const covered = a.dtype === "float32" && b.dtype === "float32" && k === k2 &&
-    (ba === 1 || bb === 1 || sameShape(batchA, batchB)) && m * n * k > 0;
+    (ba === 1 || bb === 1 || tf.util.arraysEqual(batchA, batchB)) && m * n * k > 0;
   if (!covered) return needFallback(tf.BatchMatMul, fallback)(args);
   const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
   const backend = args.backend as WasmBackend;
@@ -276,7 +270,7 @@ const batchNormTrainGrad: NativeKernelBuilder = (ctx) => (args) => {
 
 const reluBackprop: NativeKernelBuilder = (ctx, fallback) => (args) => {
   const { dy, y } = args.inputs as { dy: tf.TensorInfo; y: tf.TensorInfo };
-  if (dy.dtype !== "float32" || y.dtype !== "float32" || !sameShape(dy.shape, y.shape)) {
+  if (dy.dtype !== "float32" || y.dtype !== "float32" || !tf.util.arraysEqual(dy.shape, y.shape)) {
     return needFallback(RELU_BACKPROP, fallback)(args);
   }
   const backend = args.backend as WasmBackend;

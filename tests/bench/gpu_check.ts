@@ -17,8 +17,7 @@
 import { join } from "node:path";
 import { CliError, parseToolArgs, runMain } from "../../core/cli.ts";
 import { backendInfo, type BackendName, BACKENDS, useBackend } from "../../core/backend.ts";
-import { treeToArrays } from "../../core/tree.ts";
-import { makeStepper, STEP_MODELS } from "./step_fixture.ts";
+import { flatParams, makeStepper, STEP_MODELS } from "./step_fixture.ts";
 
 /** Relative difference to wasm above which a backend's steps are reported as differing. */
 export const GPU_CHECK_TOLERANCE = 1e-3;
@@ -56,8 +55,7 @@ async function probe(backend: BackendName, dir: string, batch: number, steps: nu
       for (const optimizer of OPTIMIZERS) {
         const step = makeStepper(model, optimizer, batch);
         step();
-        const params = treeToArrays(step());
-        const flat = Float32Array.from(Object.values(params).flatMap((a) => [...a]));
+        const flat = flatParams(step());
         await Deno.writeFile(
           join(dir, `${backend}-${model}-${optimizer}.f32`),
           new Uint8Array(flat.buffer),

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs";
 import { disposeSgdState, type OptimizerSpec, optimizerStep, sgd } from "../../core/optim/mod.ts";
 import { createRng, rngKey } from "../../core/random.ts";
 import { batchLossAndGrad, initRun } from "../../core/train.ts";
-import { type Tree, treeDispose } from "../../core/tree.ts";
+import { type Tree, treeDispose, treeToArrays } from "../../core/tree.ts";
 import { createModel, smoothCrossEntropy } from "../../models/mod.ts";
 
 /** The models the benchmarks time. */
@@ -101,4 +101,9 @@ export function makeGradFn(modelName: StepModel): { params: Tree; grad: (p: Tree
     return out.grads;
   };
   return { params: run.params, grad };
+}
+
+/** A parameter tree's values in one flat array (leaves in `treeToArrays` order). */
+export function flatParams(params: Tree): Float32Array {
+  return Float32Array.from(Object.values(treeToArrays(params)).flatMap((a) => [...a]));
 }

@@ -6,12 +6,11 @@
  */
 import { useBackend } from "../../core/backend.ts";
 import { sha256Hex } from "../../core/hash.ts";
-import { treeToArrays } from "../../core/tree.ts";
-import { makeStepper } from "../bench/step_fixture.ts";
+import { flatParams, makeStepper } from "../bench/step_fixture.ts";
 
 await useBackend("native");
 const step = makeStepper("resnet20", "sgd", 8);
 step();
 const params = step();
-const flat = Float32Array.from(Object.values(treeToArrays(params)).flatMap((a) => [...a]));
+const flat = flatParams(params);
 console.log(sha256Hex(new Uint8Array(flat.buffer)));

@@ -8,9 +8,8 @@ import {
   useBackend,
 } from "../../core/backend.ts";
 import { BATCH_NORM_TRAIN } from "../../core/native/kernels.ts";
-import { treeToArrays } from "../../core/tree.ts";
 import { batchNorm, relu } from "../../models/layers.ts";
-import { makeStepper, type StepModel } from "../bench/step_fixture.ts";
+import { flatParams, makeStepper, type StepModel } from "../bench/step_fixture.ts";
 import { CASES, convGrads, label } from "./wasm/_conv_cases.ts";
 import { assertBitwise, relError, values } from "./wasm/_helpers.ts";
 
@@ -94,7 +93,7 @@ function twoSteps(model: StepModel, optimizer: "sgd" | "sam"): Float32Array[] {
   const out: Float32Array[] = [];
   for (let i = 0; i < 2; i++) {
     const params = step();
-    out.push(Float32Array.from(Object.values(treeToArrays(params)).flatMap((a) => [...a])));
+    out.push(flatParams(params));
   }
   return out;
 }
