@@ -65,7 +65,11 @@ export const SMALL_SETTINGS: RunSettings = {
 /** Total epochs of the small scale (SGD reaches a training loss of about 0.02). */
 export const SMALL_EPOCHS = 30;
 
-/** The authors' WideResNet-16-8 recipe on CIFAR-10 (docs/paper.md#settings). */
+/**
+ * WideResNet-16-8 on CIFAR-10 (docs/paper.md#settings). The learning rate 0.1 and weight decay
+ * 5e-4 are the public SAM implementation's defaults, not the released switching script's (0.01
+ * and 1e-4): inferred, listed by `--dry-run` (reports/deviations.ts, `paper-wrn-recipe`).
+ */
 export const PAPER_WRN_C10: RunSettings = {
   model: "wrn16-8",
   dataset: "cifar10",

@@ -317,7 +317,8 @@ export function captionFor(
 export function scaleNote(scale: string): string {
   if (scale === "smoke") {
     return "Smoke scale: seconds-long runs that exercise the whole pipeline in CI (for the " +
-      "network figures, a small CNN on 512 Fashion-MNIST images for a few epochs). The numbers " +
+      "network figures, a small CNN on 256 Fashion-MNIST images, 512 for adversarial training, " +
+      "for a few epochs). The numbers " +
       "are not the paper's, and trends are weak.";
   }
   if (scale === "small") {
