@@ -72,7 +72,7 @@ Deno.test("deviations: captions show the entries of the figure and scale on scre
     "rho",
     "switch grid",
     "T (ResNet/VGG)",
-      "WRN lr / weight decay",
+    "WRN lr / weight decay",
     "ResNet/VGG schedule",
   ]);
   assert.ok(Object.values(inferredSettings("at")).every((v) => /inferred|verified/.test(v)));
