@@ -1,6 +1,8 @@
 /**
  * Figure 1(a): test error against the epoch for SGD only, SAM only, and SGD switched to SAM
- * late (t = 175 of T = 200 in the paper), mean ± std over seeds.
+ * late (t = 175 of T = 200 in the paper), mean ± std over seeds; the last epoch's seed-paired
+ * comparisons (late − SAM, SGD − SAM, the share of SGD's gap the switch closes) carry 95 %
+ * intervals (docs/statistics.md).
  *
  *     deno task fig1 [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
  *

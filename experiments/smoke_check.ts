@@ -3,7 +3,7 @@
  * `data.csv` has the sha256 committed in `experiments/smoke.lock.json`, and (b) the trends:
  * no claim of the paper is contradicted by those numbers (`experiments/trends.ts`). A claim's
  * verdict comes from a 95 % interval over seeds: shown, contradicted (fails CI), or not resolved
- * at this scale (printed, does not fail). With the 1–3 seeds of the smoke figures most claims
+ * at this scale (printed, does not fail). With the 1–2 seeds of the smoke figures most claims
  * stay unresolved: at smoke scale the checks guard the code path and the hash, and catch only a
  * contradiction the few seeds agree on.
  *
@@ -122,7 +122,7 @@ export function allPass(checks: readonly FigureCheck[], ignoreLock = false): boo
 /** The line printed above the checks: what a verdict means at smoke scale. */
 export const SMOKE_NOTE = "Each claim's verdict comes from a 95 % interval over the seeds: " +
   "shown (PASS), contradicted (FAIL: fails CI) or not resolved at this scale (UNRESOLVED: " +
-  "printed, does not fail). The smoke figures have 1–3 seeds, so most claims stay unresolved: " +
+  "printed, does not fail). The smoke figures have 1–2 seeds, so most claims stay unresolved: " +
   "at smoke scale these checks guard the code path and the hash, not the paper's claims.";
 
 /** Counts of the verdicts of all checks, e.g. `2 shown, 9 not resolved, 0 contradicted`. */
@@ -166,7 +166,7 @@ experiments/smoke.lock.json (the entry "<figure>@native" when the figure's manif
 native backend), and the paper's claims on its numbers, each decided by a 95 % interval over
 seeds: shown, contradicted, or not resolved at this scale. Exits 1 on a hash mismatch, a missing
 data.csv or a contradicted claim; unresolved claims are printed and do not fail (at smoke scale,
-with 1-3 seeds, most are: the checks guard the code path and the hash).
+with 1-2 seeds, most are: the checks guard the code path and the hash).
 
 Options:
   --out DIR     result root of the smoke figures (default results/ci)

@@ -277,6 +277,9 @@ Deno.test("checks table: each claim with its verdict in words; none for figures 
     "contradicted",
     "not resolved at this scale",
   ]);
-  assert.match(table.rows[0][2].text, /= 40\.0 \[35\.0, 45\.0\] pp \(95 % t-interval, 2 df, n = 3\)/);
+  assert.match(
+    table.rows[0][2].text,
+    /= 40\.0 \[35\.0, 45\.0\] pp \(95 % t-interval, 2 df, n = 3\)/,
+  );
   assert.equal(checksTable("train", csv), null);
 });
