@@ -43,9 +43,9 @@ import {
   type SweepRunFlags,
 } from "./sweep.ts";
 import { groupBy, meanStd } from "../core/stats.ts";
-import { fmt } from "../core/format.ts";
 import {
   bySeed,
+  formatInterval as interval,
   PAIRED_COLUMNS,
   pairedDiff,
   pairedRow,
@@ -248,11 +248,6 @@ export function fig1Table(result: Fig1Result): string {
 }
 
 const COLORS = { "SGD": "#1f77b4", "SAM": "#2ca02c", "SGD→SAM": "#ff7f0e" };
-
-/** A paired statistic as `mean [lo, hi]` (the mean alone without an interval). */
-function interval(s: PairedStat): string {
-  return Number.isNaN(s.lo) ? fmt(s.mean) : `${fmt(s.mean)} [${fmt(s.lo)}, ${fmt(s.hi)}]`;
-}
 
 /** The chart's line on the last epoch's seed-paired comparisons. */
 export function fig1PairedLine(result: Fig1Result, seeds: number): string {

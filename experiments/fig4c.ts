@@ -24,9 +24,14 @@ import { switchAt } from "../core/schedule.ts";
 import { groupBy, meanStd } from "../core/stats.ts";
 import { planSweep, runId } from "../core/sweep/plan.ts";
 import { figureSpec, nominalScale, quant, ruleLayer } from "./charts.ts";
-import { fmt } from "../core/format.ts";
 import { mean } from "../core/stats.ts";
-import { PAIRED_COLUMNS, pairedDiff, pairedRow, type PairedStat } from "./paired.ts";
+import {
+  formatInterval,
+  PAIRED_COLUMNS,
+  pairedDiff,
+  pairedRow,
+  type PairedStat,
+} from "./paired.ts";
 import { lineSpecSchema } from "./measures.ts";
 import { RUN_COSTS, runData } from "./runs.ts";
 import { runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
@@ -281,12 +286,12 @@ function fig4cChart(result: Fig4cResult, config: Fig4cConfig): ChartSpec {
 
 /** The chart's line on the per-seed barrier and curvature rise with their intervals. */
 function pairedLine(stats: PairedStat[]): string {
-  const show = (s: PairedStat) =>
-    Number.isNaN(s.lo) ? fmt(s.mean) : `${fmt(s.mean)} [${fmt(s.lo)}, ${fmt(s.hi)}]`;
   const [barrier, rise] = stats;
   const df = barrier.n > 1 ? `95 % t-interval, ${barrier.n - 1} df` : "one seed: no interval";
   return `per seed, train loss (n = ${barrier.n}, ${df}): barrier (max on [0, 1] − larger end)/` +
-    `larger end ${show(barrier)}; mean L″ on [0.6, 1] − on [0, 0.4] ${show(rise)}`;
+    `larger end ${formatInterval(barrier)}; mean L″ on [0.6, 1] − on [0, 0.4] ${
+      formatInterval(rise)
+    }`;
 }
 
 /** Barrier and curvature headline: max loss above the end points, L″ near each end. */

@@ -12,6 +12,7 @@
  * @module
  */
 import type { Cell } from "../core/csv.ts";
+import { fmt } from "../core/format.ts";
 import { fiellerRatio, meanInterval } from "../core/stats.ts";
 
 /** The columns a paired row fills besides the figure's key columns (`n` included). */
@@ -39,6 +40,18 @@ export function pairedRow(stat: PairedStat, keys: Record<string, Cell> = {}): Re
     lo: bound(stat.lo),
     hi: bound(stat.hi),
   };
+}
+
+/**
+ * A paired statistic as `mean [lo, hi]` (∞ for an unbounded side), or the mean alone when there
+ * is no interval (one seed). Numbers are written by `format` (default 3 significant digits).
+ */
+export function formatInterval(
+  s: { mean: number; lo: number; hi: number },
+  format: (x: number) => string = (x) => fmt(x),
+): string {
+  const f = (x: number) => (Number.isFinite(x) ? format(x) : x > 0 ? "∞" : "−∞");
+  return Number.isNaN(s.lo) ? f(s.mean) : `${f(s.mean)} [${f(s.lo)}, ${f(s.hi)}]`;
 }
 
 /** Values of one measurement per seed. */

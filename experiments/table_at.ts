@@ -25,6 +25,7 @@ import {
   type AtSweepConfig,
   atTask,
 } from "./adversarial_switch.ts";
+import { formatInterval } from "./paired.ts";
 
 /** Named configs of the AT table: every scale's AT settings with its late switch epochs. */
 export const TABLE_AT_SCALES: Record<string, AtSweepConfig> = atScales((s) => s.tableSwitches);
@@ -41,12 +42,6 @@ export const TABLE_AT_COLUMNS = [
 const pm = (s: { mean: number; std: number }, digits = 2) =>
   `${s.mean.toFixed(digits)} ± ${s.std.toFixed(digits)}`;
 
-/** A paired statistic as `mean [lo, hi]`; without an interval (one seed) the mean alone. */
-export function withInterval(s: { mean: number; lo: number; hi: number }, digits = 2): string {
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(digits) : x > 0 ? "∞" : "−∞");
-  return Number.isNaN(s.lo) ? f(s.mean) : `${f(s.mean)} [${f(s.lo)}, ${f(s.hi)}]`;
-}
-
 /** The table's cells: rows ST, ST→AT from the latest to the earliest switch, full AT. */
 export function tableAtCells(result: AtResult, config: AtSweepConfig) {
   const rows = atSummary(result, config.epochs).sort((a, b) => b.switchEpoch - a.switchEpoch);
@@ -55,7 +50,7 @@ export function tableAtCells(result: AtResult, config: AtSweepConfig) {
     paired.find((p) => p.switchEpoch === t)?.stats.find((s) => s.quantity === quantity);
   const shown = (t: number, quantity: string, digits: number) => {
     const s = stat(t, quantity);
-    return s ? withInterval(s, digits) : "—";
+    return s ? formatInterval(s, (x) => x.toFixed(digits)) : "—";
   };
   const cells = rows.flatMap((s) => {
     const values = [

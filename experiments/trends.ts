@@ -20,7 +20,7 @@
  * @module
  */
 import { intervalSide } from "../core/stats.ts";
-import { fmt } from "../core/format.ts";
+import { formatInterval } from "./paired.ts";
 
 /** A check's verdict: shown (`pass`), contradicted (`fail`) or not resolved at this scale. */
 export type Verdict = "pass" | "fail" | "unresolved";
@@ -84,12 +84,11 @@ export function describeInterval(row: Row | undefined, method: "t" | "fieller", 
   if (!row) return "no paired row in data.csv";
   const n = num(row, "n");
   const how = method === "t" ? `95 % t-interval, ${n - 1} df` : "Fieller's 95 % interval";
-  const [lo, hi] = [num(row, "lo"), num(row, "hi")];
-  const bounds = Number.isNaN(lo)
-    ? `(no interval with n = ${n})`
-    : `[${Number.isFinite(lo) ? fmt(lo) : "−∞"}, ${Number.isFinite(hi) ? fmt(hi) : "∞"}]${unit} ` +
-      `(${how}, n = ${n})`;
-  return `${fmt(num(row, "mean"))} ${bounds}`;
+  const stat = { mean: num(row, "mean"), lo: num(row, "lo"), hi: num(row, "hi") };
+  const text = formatInterval(stat);
+  return Number.isNaN(stat.lo)
+    ? `${text}${unit} (no interval with n = ${n})`
+    : `${text}${unit} (${how}, n = ${n})`;
 }
 
 /** The verdict of an {@link IntervalClaim}, decided by the row's interval alone. */
