@@ -121,23 +121,6 @@ export function intervalCheck(c: IntervalClaim): TrendCheck {
   };
 }
 
-/** Several checks as one claim: contradicted if any is, shown if all are, else unresolved. */
-export function allOf(figure: string, claim: string, parts: readonly TrendCheck[]): TrendCheck {
-  const verdicts = parts.map(verdictOf);
-  const verdict: Verdict = verdicts.includes("fail")
-    ? "fail"
-    : verdicts.every((v) => v === "pass")
-    ? "pass"
-    : "unresolved";
-  return {
-    figure,
-    claim,
-    pass: verdict !== "fail",
-    verdict,
-    detail: parts.map((p) => p.detail).join("; "),
-  };
-}
-
 /** The proportions of the paired rows of `quantity`, ascending. */
 function proportions(rows: readonly Row[], quantity: string): number[] {
   return rows.filter((r) => r.kind === "paired" && r.quantity === quantity)

@@ -27,6 +27,7 @@ import {
   fig4bTrends,
   fig4cTrends,
   fig5Trends,
+  intervalCheck,
   type TrendCheck,
   TRENDS,
   verdictOf,
@@ -369,4 +370,24 @@ Deno.test("smoke-check: unresolved passes, contradicted fails, identical AT file
   } finally {
     await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("intervalCheck: a missing row or an interval touching the threshold is unresolved", () => {
+  const claim = {
+    figure: "f",
+    claim: "c",
+    what: "d",
+    side: "above" as const,
+    threshold: 0,
+    method: "t" as const,
+  };
+  const missing = intervalCheck({ ...claim, row: undefined });
+  assert.equal(missing.verdict, "unresolved");
+  assert.match(missing.detail, /no paired row in data\.csv/);
+  const row = (lo: string, hi: string) => ({ kind: "paired", n: "3", mean: "1", lo, hi });
+  assert.equal(intervalCheck({ ...claim, row: row("0", "2") }).verdict, "unresolved");
+  assert.equal(intervalCheck({ ...claim, row: row("0.5", "2") }).verdict, "pass");
+  const below = intervalCheck({ ...claim, row: row("-2", "-0.5") });
+  assert.deepEqual([below.verdict, below.pass], ["fail", false]);
+  assert.equal(intervalCheck({ ...claim, side: "below", row: row("-2", "-0.5") }).verdict, "pass");
 });
