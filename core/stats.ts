@@ -1,7 +1,9 @@
 /**
  * Statistics for aggregating runs and fitting curves, with no knowledge of any figure: mean and
- * sample standard deviation, grouping, paired differences with a Student-t confidence
- * interval, quantiles, and the least-squares fit of a log-linear (exponential) curve.
+ * sample standard deviation, grouping, means and paired differences with a Student-t
+ * confidence interval, Fieller's interval for a ratio of paired means, where an interval lies
+ * relative to a threshold, quantiles, and the least-squares fit of a log-linear (exponential)
+ * curve.
  * Aggregation happens here, in TypeScript, so charts plot fixed numbers (Vega's bootstrap
  * intervals would be random).
  *
@@ -166,11 +168,11 @@ export function studentTQuantile(p: number, df: number): number {
   return (lo + hi) / 2;
 }
 
-/** The mean of paired differences a[i] − b[i] with its two-sided Student-t interval. */
-export interface PairedDifference extends MeanStd {
+/** A mean with its two-sided Student-t confidence interval (n − 1 degrees of freedom). */
+export interface MeanInterval extends MeanStd {
   /** Half the interval's width: t_{(1+level)/2, n−1} · std / √n (NaN for n < 2). */
   halfWidth: number;
-  /** The interval [mean − halfWidth, mean + halfWidth]. */
+  /** The interval [mean − halfWidth, mean + halfWidth] (NaN bounds for n < 2). */
   lo: number;
   hi: number;
   /** The confidence level, e.g. 0.95. */
@@ -178,9 +180,25 @@ export interface PairedDifference extends MeanStd {
 }
 
 /**
+ * The mean of `values` with its two-sided `level` (default 95 %) Student-t confidence
+ * interval, t with n − 1 degrees of freedom. With fewer than 2 values there is no interval:
+ * the bounds are NaN.
+ */
+export function meanInterval(values: readonly number[], level = 0.95): MeanInterval {
+  const stats = meanStd(values);
+  const halfWidth = stats.n > 1
+    ? (studentTQuantile((1 + level) / 2, stats.n - 1) * stats.std) / Math.sqrt(stats.n)
+    : NaN;
+  return { ...stats, halfWidth, lo: stats.mean - halfWidth, hi: stats.mean + halfWidth, level };
+}
+
+/** The mean of paired differences a[i] − b[i] with its two-sided Student-t interval. */
+export type PairedDifference = MeanInterval;
+
+/**
  * Paired differences a[i] − b[i] (e.g. two methods run on the same seeds): their mean,
  * sample std, and the two-sided `level` (default 95 %) Student-t confidence interval of the
- * mean. Throws when the arrays differ in length.
+ * mean ({@link meanInterval}). Throws when the arrays differ in length.
  */
 export function pairedDifference(
   a: readonly number[],
@@ -190,11 +208,76 @@ export function pairedDifference(
   if (a.length !== b.length) {
     throw new RangeError(`paired samples differ in length: ${a.length} vs ${b.length}`);
   }
-  const stats = meanStd(a.map((x, i) => x - b[i]));
-  const halfWidth = stats.n > 1
-    ? (studentTQuantile((1 + level) / 2, stats.n - 1) * stats.std) / Math.sqrt(stats.n)
-    : NaN;
-  return { ...stats, halfWidth, lo: stats.mean - halfWidth, hi: stats.mean + halfWidth, level };
+  return meanInterval(a.map((x, i) => x - b[i]), level);
+}
+
+/** A ratio of two paired means with Fieller's confidence interval. */
+export interface RatioInterval {
+  /** mean(a) / mean(b). */
+  ratio: number;
+  /**
+   * The interval's bounds: finite when the set is an interval; −Infinity and Infinity when
+   * it is unbounded (mean(b) is not distinguishable from 0 at this level); NaN for n < 2.
+   */
+  lo: number;
+  hi: number;
+  /** Whether the confidence set is a bounded interval. */
+  bounded: boolean;
+  /** The number of pairs. */
+  n: number;
+  level: number;
+}
+
+/**
+ * Fieller's confidence interval for the ratio R = E[a]/E[b] of paired samples: every R for
+ * which the Student-t interval (n − 1 df) of the paired differences a[i] − R·b[i] contains 0.
+ * So R₀ lies outside the interval exactly when the t-interval of a − R₀·b excludes 0: a
+ * claim "R > R₀" read from this interval is the paired t-test of a − R₀·b. The set is a
+ * bounded interval only when the t-interval of b excludes 0; otherwise it is reported as
+ * (−∞, ∞). Throws when the arrays differ in length.
+ */
+export function fiellerRatio(
+  a: readonly number[],
+  b: readonly number[],
+  level = 0.95,
+): RatioInterval {
+  if (a.length !== b.length) {
+    throw new RangeError(`paired samples differ in length: ${a.length} vs ${b.length}`);
+  }
+  const n = a.length;
+  const [ma, mb] = [mean(a), mean(b)];
+  const ratio = ma / mb;
+  if (n < 2) return { ratio, lo: NaN, hi: NaN, bounded: false, n, level };
+  let [saa, sab, sbb] = [0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    saa += (a[i] - ma) ** 2;
+    sab += (a[i] - ma) * (b[i] - mb);
+    sbb += (b[i] - mb) ** 2;
+  }
+  // (ā − R b̄)² ≤ q·var(a − R b), with var = (saa − 2R sab + R² sbb)/(n − 1) and q = t²/n.
+  const q = studentTQuantile((1 + level) / 2, n - 1) ** 2 / (n * (n - 1));
+  const A = mb * mb - q * sbb;
+  const B = ma * mb - q * sab;
+  const C = ma * ma - q * saa;
+  if (!(A > 0)) return { ratio, lo: -Infinity, hi: Infinity, bounded: false, n, level };
+  const root = Math.sqrt(Math.max(0, B * B - A * C));
+  return { ratio, lo: (B - root) / A, hi: (B + root) / A, bounded: true, n, level };
+}
+
+/**
+ * Where an interval [lo, hi] lies relative to `threshold`: wholly `above` it, wholly
+ * `below` it, `straddling` it (touching counts as straddling), or `none` when it has no
+ * finite-or-infinite bounds (NaN: fewer than 2 values).
+ */
+export function intervalSide(
+  interval: { lo: number; hi: number },
+  threshold: number,
+): "above" | "below" | "straddles" | "none" {
+  const { lo, hi } = interval;
+  if (Number.isNaN(lo) || Number.isNaN(hi)) return "none";
+  if (lo > threshold) return "above";
+  if (hi < threshold) return "below";
+  return "straddles";
 }
 
 // ---------------------------------------------------------------------------------------------

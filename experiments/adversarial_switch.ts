@@ -4,7 +4,8 @@
  * [0, t), adversarial training (AT, SGD on PGD examples) on [t, T). What is measured on each
  * final model is its clean and robust (PGD, no random start, eval mode) test accuracy, read
  * from its last epoch; the aggregation is mean ± std over seeds per switch epoch, with the
- * robust-error gap to full AT.
+ * robust-error gap to full AT, and the seed-paired comparisons with ST and full AT with their
+ * 95 % intervals (`paired.ts`, docs/statistics.md).
  *
  * The authors' AT semantics (`ERM_to_Adv.py`) are run settings: one optimizer whose momentum
  * carries across the switch (`keepMomentum: true`), plain cross-entropy (`labelSmoothing:
@@ -18,6 +19,14 @@ import type { FigureContext, FigureDefinition } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import { AT_SCALES, type AtScale, PAPER_AT_INFERRED } from "./settings.ts";
 import { type MeanStd, meanStd } from "../core/stats.ts";
+import {
+  bySeed,
+  PAIRED_COLUMNS,
+  pairedDiff,
+  pairedRow,
+  pairedShare,
+  type PairedStat,
+} from "./paired.ts";
 import { SWEEP_TASK_DEFAULTS, type SweepRunFlags } from "./sweep.ts";
 import {
   gapsToFull,
@@ -128,6 +137,44 @@ export function atSummary(result: AtResult, epochs: number): AtSummary[] {
   }));
 }
 
+/** One switch epoch's paired comparisons with ST and full AT of each seed. */
+export interface AtPaired {
+  switchEpoch: number;
+  proportion: number;
+  atEpochs: number;
+  label: string;
+  stats: PairedStat[];
+}
+
+/**
+ * Per switch epoch other than full AT, the seed-paired comparisons of robust accuracy (%)
+ * with the seed's ST run and full-AT run: `robust_gap` (full AT − the run, pp; for ST it is
+ * full AT's gain over ST) with its 95 % t-interval, and for the ST→AT runs `robust_gain`
+ * (the run − ST, pp; t-interval) and `robust_recovered` ((r − r_ST)/(r_AT − r_ST), the share of
+ * full AT's gain over ST; Fieller's 95 % interval).
+ */
+export function atPaired(result: AtResult, epochs: number): AtPaired[] {
+  const groups = overSeeds(result.runs, (r) => r.switchEpoch);
+  const robust = (t: number) =>
+    bySeed(groups.find(([s]) => s === t)?.[1] ?? [], (r) => 100 * r.robustAcc);
+  const [st, full] = [robust(epochs), robust(0)];
+  return groups.filter(([t]) => t > 0).map(([t, runs]) => ({
+    switchEpoch: t,
+    proportion: runs[0].proportion,
+    atEpochs: runs[0].focusEpochs,
+    label: atRunLabel(t, epochs),
+    stats: [
+      pairedDiff("robust_gap", [full, robust(t)], (a, r) => a - r),
+      ...(t < epochs
+        ? [
+          pairedDiff("robust_gain", [robust(t), st], (r, s) => r - s),
+          pairedShare("robust_recovered", robust(t), st, full),
+        ]
+        : []),
+    ],
+  }));
+}
+
 const COLUMNS = [
   "kind",
   "label",
@@ -146,12 +193,14 @@ const COLUMNS = [
   "robust_loss",
   "train_loss",
   "run",
+  ...PAIRED_COLUMNS,
 ] as const;
 
 /**
- * `data.csv` of Figure 6 and the AT table: one row per run (`kind = run`), then one row per
- * switch epoch with the mean and sample std over seeds (`kind = mean`). Accuracies in %,
- * `robust_gap` = full AT's robust accuracy − the run's, in percentage points.
+ * `data.csv` of Figure 6 and the AT table: one row per run (`kind = run`), one row per switch
+ * epoch with the mean and sample std over seeds (`kind = mean`), then the paired rows
+ * ({@link atPaired}; `kind = paired` with `quantity`, `n`, `mean`, `lo`, `hi`). Accuracies in
+ * %, `robust_gap` = full AT's robust accuracy − the run's, in percentage points.
  */
 export function atTable(result: AtResult, epochs: number): string {
   const gap = robustGaps(result, epochs);
@@ -184,7 +233,17 @@ export function atTable(result: AtResult, epochs: number): string {
     robust_gap: s.robustGap.mean,
     robust_gap_std: s.robustGap.std,
   }));
-  return toCsv(COLUMNS, [...runRows, ...meanRows]);
+  const pairedRows = atPaired(result, epochs).flatMap((p) =>
+    p.stats.map((stat) =>
+      pairedRow(stat, {
+        label: p.label,
+        proportion: p.proportion,
+        switch_epoch: p.switchEpoch,
+        at_epochs: p.atEpochs,
+      })
+    )
+  );
+  return toCsv(COLUMNS, [...runRows, ...meanRows, ...pairedRows]);
 }
 
 /** The attack and training setup in words, for chart subtitles. */

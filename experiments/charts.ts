@@ -1,7 +1,7 @@
 /**
  * Vega-Lite building blocks shared by the figures: the spec frame with a wrapped title,
  * encodings, reference rules, bands, labelled bars, and a panel of per-seed points with a
- * mean ± std line against a proportion (Figs. 3, 5 and 6).
+ * mean line and interval bars against a proportion (Figs. 3, 5 and 6).
  *
  * @module
  */
@@ -117,7 +117,7 @@ export function labelledBars(
   };
 }
 
-/** One aggregated point: mean with its ±std bounds. */
+/** One aggregated point: a mean with the bounds of its bar (±std or a confidence interval). */
 export interface MeanPoint {
   proportion: number;
   mean: number;
@@ -136,46 +136,44 @@ export interface ProportionPanelOptions {
   /** Means with bounds (the colored line with error bars). */
   points: MeanPoint[];
   color: string;
-  /** Draw a dashed rule at y = 0 (for gaps). */
-  zeroRule?: boolean;
+  /** Dashed horizontal rules at these y values (e.g. 0 for gaps). */
+  rules?: readonly number[];
+  /** A fixed y domain; marks are clipped to it. */
+  yDomain?: readonly [number, number];
 }
 
-/** A 420×200 layer: gray seed points, colored mean line with ±std rules, optional y = 0. */
+/**
+ * A 420×200 layer: gray seed points, a colored mean line with interval bars, optional
+ * dashed rules.
+ */
 export function proportionPanel(options: ProportionPanelOptions) {
   const { x, color } = options;
+  const scale = options.yDomain ? { domain: options.yDomain } : { zero: false };
+  const clip = options.yDomain !== undefined;
   return {
     width: 420,
     height: 200,
     layer: [
-      ...(options.zeroRule
-        ? [{
-          data: { values: [{ y: 0 }] },
-          mark: { type: "rule", color: "#999999", strokeDash: [4, 3] },
-          encoding: { y: { field: "y", type: "quantitative" } },
-        }]
+      ...(options.rules && options.rules.length > 0
+        ? [ruleLayer("y", options.rules, { color: "#999999", strokeDash: [4, 3] })]
         : []),
       {
         data: { values: options.seeds },
-        mark: { type: "point", color: "#bbbbbb", size: 16, filled: true },
+        mark: { type: "point", color: "#bbbbbb", size: 16, filled: true, clip },
         encoding: { x, y: { field: options.seedField, type: "quantitative" } },
       },
       {
         data: { values: options.points },
         layer: [
           {
-            mark: { type: "rule", color },
+            mark: { type: "rule", color, clip },
             encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
           },
           {
-            mark: { type: "line", color, point: { color, size: 40 } },
+            mark: { type: "line", color, point: { color, size: 40 }, clip },
             encoding: {
               x,
-              y: {
-                field: "mean",
-                type: "quantitative",
-                title: options.yTitle,
-                scale: { zero: false },
-              },
+              y: { field: "mean", type: "quantitative", title: options.yTitle, scale },
             },
           },
         ],

@@ -1,13 +1,16 @@
 /**
  * Figure 1(a): test error against the epoch for SGD only, SAM only, and SGD switched to SAM
- * late (t = 175 of T = 200 in the paper), mean ± std over seeds.
+ * late (t = 175 of T = 200 in the paper), mean ± std over seeds; the last epoch's seed-paired
+ * comparisons (late − SAM, SGD − SAM, the share of SGD's gap the switch closes) carry 95 %
+ * intervals (docs/statistics.md).
  *
  *     deno task fig1 [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
  *
  * The recipe, top to bottom: the configs of each scale ({@link FIG1_SCALES}); the runs (per
  * seed SGD, SAM, and SGD→SAM at t, which branches from the SGD run's state at epoch t,
  * {@link fig1Runs}); the measurement (each epoch's test error, from the run's records); the
- * aggregation (mean ± std over seeds per epoch, {@link fig1Curves}); the chart. Every run lives
+ * aggregation (mean ± std over seeds per epoch, {@link fig1Curves}; the seed-paired comparisons of
+ * the last epoch with their 95 % intervals, {@link fig1Paired}); the chart. Every run lives
  * in the shared sweep store (`sweep.ts`), so Figures 3 and 4(c) reuse them. Streams:
  * parameters from (seed, init); epoch e's data from (seed, epoch/e).
  *
@@ -21,6 +24,7 @@ import type { ChartSpec } from "../core/render.ts";
 import { type PhaseOptimizer, switchAt } from "../core/schedule.ts";
 import { planSweep, type RunRequest } from "../core/sweep/plan.ts";
 import type { EpochRecord } from "../core/train.ts";
+import { chartTitle } from "./charts.ts";
 import { RUN_COSTS, runData } from "./runs.ts";
 import { runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
 import {
@@ -39,6 +43,15 @@ import {
   type SweepRunFlags,
 } from "./sweep.ts";
 import { groupBy, meanStd } from "../core/stats.ts";
+import {
+  bySeed,
+  formatInterval as interval,
+  PAIRED_COLUMNS,
+  pairedDiff,
+  pairedRow,
+  pairedShare,
+  type PairedStat,
+} from "./paired.ts";
 
 /** Config of Figure 1. */
 export const fig1Schema = z.strictObject({
@@ -154,6 +167,41 @@ export function fig1Curves(result: Fig1Result) {
   return rows;
 }
 
+/** A seed-paired comparison of Figure 1, with the curve it is about. */
+export interface Fig1Paired extends PairedStat {
+  curve: Curve;
+  epoch: number;
+}
+
+/**
+ * The seed-paired comparisons of test error (%): per curve `test_error_drop` (epoch 1 − the
+ * last epoch); at the last epoch `test_error_gap` of SGD and of SGD→SAM (the curve − SAM, pp),
+ * all with their 95 % t-interval; and `test_error_recovered` of SGD→SAM, (e_SGD − e)/(e_SGD −
+ * e_SAM), the share of SGD's gap to SAM the late switch closes, with Fieller's 95 % interval.
+ */
+export function fig1Paired(result: Fig1Result): Fig1Paired[] {
+  const runs = (curve: Curve) => result.runs.filter((r) => r.curve === curve);
+  const last = Math.min(...result.runs.map((r) => r.records.length));
+  const error = (curve: Curve, epoch: number) =>
+    bySeed(runs(curve), (r) => 100 * (1 - r.records[epoch - 1].testAcc));
+  const final = (curve: Curve) => error(curve, last);
+  const at = (curve: Curve, epoch: number, stat: PairedStat) => ({ ...stat, curve, epoch });
+  const minus = (x: number, y: number) => x - y;
+  return [
+    ...FIG1_CURVES.map((c) =>
+      at(c, last, pairedDiff("test_error_drop", [error(c, 1), final(c)], minus))
+    ),
+    ...(["SGD", "SGD→SAM"] as const).map((c) =>
+      at(c, last, pairedDiff("test_error_gap", [final(c), final("SAM")], minus))
+    ),
+    at(
+      "SGD→SAM",
+      last,
+      pairedShare("test_error_recovered", final("SGD→SAM"), final("SGD"), final("SAM")),
+    ),
+  ];
+}
+
 const COLUMNS = [
   "kind",
   "curve",
@@ -165,9 +213,14 @@ const COLUMNS = [
   "n",
   "train_loss",
   "run",
+  ...PAIRED_COLUMNS,
 ] as const;
 
-function fig1Table(result: Fig1Result): string {
+/**
+ * `data.csv`: one row per run and epoch, one mean row per curve and epoch, then the paired
+ * rows ({@link fig1Paired}; `kind = paired` with `quantity`, `n`, `mean`, `lo`, `hi`).
+ */
+export function fig1Table(result: Fig1Result): string {
   const runRows = result.runs.flatMap((r) =>
     r.records.map((e) => ({
       kind: "run",
@@ -188,10 +241,27 @@ function fig1Table(result: Fig1Result): string {
     test_error_std: c.std,
     n: c.n,
   }));
-  return toCsv(COLUMNS, [...runRows, ...meanRows]);
+  const pairedRows = fig1Paired(result).map((p) =>
+    pairedRow(p, { curve: p.curve, epoch: p.epoch })
+  );
+  return toCsv(COLUMNS, [...runRows, ...meanRows, ...pairedRows]);
 }
 
 const COLORS = { "SGD": "#1f77b4", "SAM": "#2ca02c", "SGD→SAM": "#ff7f0e" };
+
+/** The chart's line on the last epoch's seed-paired comparisons. */
+export function fig1PairedLine(result: Fig1Result, seeds: number): string {
+  const paired = fig1Paired(result);
+  const find = (quantity: string, curve: Curve) =>
+    paired.find((p) => p.quantity === quantity && p.curve === curve)!;
+  const df = seeds > 1 ? `95 % t-interval, ${seeds - 1} df` : "one seed: no interval";
+  return `last epoch, seed-paired (n = ${seeds}, ${df}): SGD→SAM − SAM ${
+    interval(find("test_error_gap", "SGD→SAM"))
+  } pp, SGD − SAM ${interval(find("test_error_gap", "SGD"))} pp; share of SGD's gap to SAM ` +
+    `closed by the switch ${
+      interval(find("test_error_recovered", "SGD→SAM"))
+    } (Fieller's 95 % interval)`;
+}
 
 function fig1Chart(result: Fig1Result, config: Fig1Config): ChartSpec {
   const curves = fig1Curves(result).filter((c) => c.epoch > config.fromEpoch).map((c) => ({
@@ -211,18 +281,19 @@ function fig1Chart(result: Fig1Result, config: Fig1Config): ChartSpec {
   const x = { field: "epoch", type: "quantitative", title: "epoch", axis: { tickMinStep: 1 } };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text: `Figure 1: test error of SGD, SAM and a late switch (t = ${config.switchAt})`,
-      subtitle: [
+    title: chartTitle(
+      `Figure 1: test error of SGD, SAM and a late switch (t = ${config.switchAt})`,
+      [
         `${config.model} on ${config.dataset} (${
           config.trainSize || "all"
         } training images), T = ${config.epochs}, ρ = ${config.rho}; ` +
         `mean ± std over ${config.seeds.length} seeds`,
         `SAM proportion of the switched run ${(1 - config.switchAt / config.epochs).toFixed(3)}; ` +
         `branching saved ${(100 * result.cost.savedFraction).toFixed(0)}% of gradient evaluations`,
+        fig1PairedLine(result, config.seeds.length),
       ],
-      anchor: "start",
-    },
+      520,
+    ),
     width: 440,
     height: 280,
     data: { values: curves },

@@ -10,7 +10,9 @@
  *
  * Streams (see core/random.ts): the SGD phase draws its noise from (seed, fig4a/sgd); escape
  * trial i draws from (seed, fig4a/escape/trial/i), shared by every optimizer, so SAM and USAM
- * see the same noise sequence in trial i (a paired comparison).
+ * see the same noise sequence in trial i (a paired comparison). Every trial starts at SGD's end
+ * point, so per trial the drop in sharpness and the fitted log-growth of the loss are measured,
+ * and their means over trials carry a 95 % t-interval ({@link EscapeSummary.paired}).
  *
  * @module
  */
@@ -22,7 +24,8 @@ import { type FigureDefinition, runFigure } from "../core/figure.ts";
 import { disposeSgdState, type OptimizerSpec, optimizerStep, sgd } from "../core/optim/mod.ts";
 import { createProgress } from "../core/progress.ts";
 import { createRng, rngKey } from "../core/random.ts";
-import { mean, quantileSorted } from "../core/stats.ts";
+import { fitLogLinear, mean, quantileSorted } from "../core/stats.ts";
+import { pairedDiff, type PairedStat } from "./paired.ts";
 import { treeDispose } from "../core/tree.ts";
 import {
   noisyLossAndGrad,
@@ -120,6 +123,12 @@ export interface EscapeSummary {
   meanEndSharpness: number;
   /** Trials whose iterates left the finite range. */
   diverged: number;
+  /**
+   * Per-trial comparisons over trials, with their 95 % t-interval: `sharpness_drop` (SGD's
+   * end-point sharpness − the trial's final sharpness, finite trials) and, for USAM,
+   * `log_growth` (the slope of ln loss over the escape window, fitted per trial).
+   */
+  paired: PairedStat[];
 }
 
 /** Everything Figure 4(a) computes. */
@@ -225,6 +234,22 @@ export async function computeFig4a(config: Fig4aConfig): Promise<Fig4aResult> {
     );
     // Both fits use the window where the mean (dominated by the fastest trials) is still small.
     const window = escapeWindow(meanLoss, config.escape.fitBelowLoss);
+    // Keyed by trial: a trial's SAM and USAM runs share its noise (and its key).
+    const drops = new Map<number, number>();
+    ends.forEach((p, trial) => {
+      if (finiteEnds.includes(p)) {
+        drops.set(trial, sgdEnd.sharpness - valleySharpness(config.valley, p));
+      }
+    });
+    const slopes = new Map<number, number>();
+    losses.forEach((l, trial) => {
+      const fit = fitLogLinear(l, { from: 0, to: window - 1 });
+      if (fit) slopes.set(trial, fit.slope);
+    });
+    const paired = [
+      pairedDiff("sharpness_drop", [drops], (d) => d),
+      ...(optimizer === "usam" ? [pairedDiff("log_growth", [slopes], (g) => g)] : []),
+    ];
     return {
       optimizer,
       meanLoss,
@@ -239,6 +264,7 @@ export async function computeFig4a(config: Fig4aConfig): Promise<Fig4aResult> {
       meanEndSharpness: finiteEnds.reduce((a, p) => a + valleySharpness(config.valley, p), 0) /
         finiteEnds.length,
       diverged: trials - finiteEnds.length,
+      paired,
     };
   });
   progress.finish();

@@ -17,6 +17,7 @@ import {
   ruleLayer,
 } from "./charts.ts";
 import { escapeFitCurve } from "./escape.ts";
+import { PAIRED_COLUMNS, pairedRow } from "./paired.ts";
 import type { Fig4aConfig, Fig4aResult, TrajectoryPoint } from "./fig4a.ts";
 
 /** Columns of `data.csv`; each row kind fills the columns that apply to it. */
@@ -35,11 +36,13 @@ export const FIG4A_COLUMNS = [
   "growth_fitted_typical",
   "growth_predicted_mean",
   "growth_predicted_typical",
+  "n",
+  ...PAIRED_COLUMNS,
 ] as const;
 
 type Row = Record<string, Cell>;
 
-/** The result as rows of `data.csv` (kinds: trajectory, escape, fit, endpoint, rate). */
+/** The result as rows of `data.csv` (kinds: trajectory, escape, fit, endpoint, rate, paired). */
 export function fig4aRows(result: Fig4aResult): Row[] {
   const rows: Row[] = [];
   const traj = (optimizer: string, path: TrajectoryPoint[]) => {
@@ -86,6 +89,9 @@ export function fig4aRows(result: Fig4aResult): Row[] {
       growth_predicted_mean: p?.mean ?? null,
       growth_predicted_typical: p?.typical ?? null,
     });
+  }
+  for (const e of result.escapes) {
+    for (const stat of e.paired) rows.push(pairedRow(stat, { optimizer: e.optimizer }));
   }
   return rows;
 }

@@ -7,7 +7,10 @@
  *     deno task fig4c [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
  *
  * Whole states are interpolated (parameters and BatchNorm running statistics) and evaluated
- * in eval mode with plain cross-entropy on the first N training and test examples.
+ * in eval mode with plain cross-entropy on the first N training and test examples. Per seed
+ * (the two end points of a line share the seed's SGD prefix), the barrier and the rise of L″
+ * toward the SGD end are computed and aggregated with a 95 % t-interval ({@link fig4cPaired},
+ * docs/statistics.md).
  *
  * @module
  */
@@ -21,6 +24,14 @@ import { switchAt } from "../core/schedule.ts";
 import { groupBy, meanStd } from "../core/stats.ts";
 import { planSweep, runId } from "../core/sweep/plan.ts";
 import { figureSpec, nominalScale, quant, ruleLayer } from "./charts.ts";
+import { mean } from "../core/stats.ts";
+import {
+  formatInterval,
+  PAIRED_COLUMNS,
+  pairedDiff,
+  pairedRow,
+  type PairedStat,
+} from "./paired.ts";
 import { lineSpecSchema } from "./measures.ts";
 import { RUN_COSTS, runData } from "./runs.ts";
 import { runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
@@ -141,6 +152,42 @@ export function fig4cSummary(result: Fig4cResult) {
   });
 }
 
+/** The λ ranges near each end over which L″ is averaged. */
+export const NEAR_SWITCHED_END = [0, 0.4] as const;
+export const NEAR_SGD_END = [0.6, 1] as const;
+
+/** One seed's barrier and curvature rise on the training loss. */
+function lineShape(rows: readonly LineRow[]) {
+  const train = rows.filter((r) =>
+    r.split === "train" && r.lambda >= -1e-9 && r.lambda <= 1 + 1e-9
+  );
+  const at = (lambda: number) => train.find((r) => Math.abs(r.lambda - lambda) < 1e-9)!.loss;
+  const ends = Math.max(at(0), at(1));
+  const curvature = ([lo, hi]: readonly [number, number]) =>
+    mean(
+      train.filter((r) => r.lambda >= lo - 1e-9 && r.lambda <= hi + 1e-9 && r.curvature !== null)
+        .map((r) => r.curvature!),
+    );
+  return {
+    barrier: (Math.max(...train.map((r) => r.loss)) - ends) / ends,
+    curvatureRise: curvature(NEAR_SGD_END) - curvature(NEAR_SWITCHED_END),
+  };
+}
+
+/**
+ * The per-seed shape of the training-loss line, over seeds with its 95 % t-interval:
+ * `barrier_relative`, (max of L on λ ∈ [0, 1] − the larger end point)/(the larger end point),
+ * and `curvature_rise`, the mean L″ on λ ∈ [0.6, 1] − the mean on [0, 0.4].
+ */
+export function fig4cPaired(result: Fig4cResult): PairedStat[] {
+  const shapes = result.lines.map((l) => ({ seed: l.seed, ...lineShape(l.rows) }));
+  const of = (key: "barrier" | "curvatureRise") => new Map(shapes.map((s) => [s.seed, s[key]]));
+  return [
+    pairedDiff("barrier_relative", [of("barrier")], (b) => b),
+    pairedDiff("curvature_rise", [of("curvatureRise")], (c) => c),
+  ];
+}
+
 const COLUMNS = [
   "kind",
   "split",
@@ -152,9 +199,14 @@ const COLUMNS = [
   "acc",
   "curvature",
   "curvature_std",
+  ...PAIRED_COLUMNS,
 ] as const;
 
-function fig4cTable(result: Fig4cResult): string {
+/**
+ * `data.csv`: one row per seed, split and λ, one mean row per split and λ, then the paired
+ * rows of the training split ({@link fig4cPaired}; `kind = paired`).
+ */
+export function fig4cTable(result: Fig4cResult): string {
   const runRows = result.lines.flatMap((l) =>
     l.rows.map((r) => ({
       kind: "run",
@@ -177,7 +229,8 @@ function fig4cTable(result: Fig4cResult): string {
     curvature: s.curvature?.mean ?? null,
     curvature_std: s.curvature?.std ?? null,
   }));
-  return toCsv(COLUMNS, [...runRows, ...meanRows]);
+  const pairedRows = fig4cPaired(result).map((p) => pairedRow(p, { split: "train" }));
+  return toCsv(COLUMNS, [...runRows, ...meanRows, ...pairedRows]);
 }
 
 function fig4cChart(result: Fig4cResult, config: Fig4cConfig): ChartSpec {
@@ -225,9 +278,20 @@ function fig4cChart(result: Fig4cResult, config: Fig4cConfig): ChartSpec {
       `mean ± std over ${config.seeds.length} seed${config.seeds.length === 1 ? "" : "s"}`,
       `L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)², h = ${config.line.h}; ` +
       `${config.line.trainExamples} train / ${config.line.testExamples} test examples`,
+      pairedLine(fig4cPaired(result)),
     ],
     width: 500,
   }, { vconcat: [panel("loss", "loss L(θ_λ)"), panel("curvature", "L″(θ_λ)")] });
+}
+
+/** The chart's line on the per-seed barrier and curvature rise with their intervals. */
+function pairedLine(stats: PairedStat[]): string {
+  const [barrier, rise] = stats;
+  const df = barrier.n > 1 ? `95 % t-interval, ${barrier.n - 1} df` : "one seed: no interval";
+  return `per seed, train loss (n = ${barrier.n}, ${df}): barrier (max on [0, 1] − larger end)/` +
+    `larger end ${formatInterval(barrier)}; mean L″ on [0.6, 1] − on [0, 0.4] ${
+      formatInterval(rise)
+    }`;
 }
 
 /** Barrier and curvature headline: max loss above the end points, L″ near each end. */

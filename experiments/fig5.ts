@@ -1,6 +1,7 @@
 /**
- * Figure 5: SAM→SGD. For each SAM proportion t/T, the test-error gap to full SAM (top) and
- * λ_max of the final model (bottom), mean ± std over seeds. The paper's message: early SAM
+ * Figure 5: SAM→SGD. For each SAM proportion t/T, the test-error gap to full SAM (top, with its
+ * seed-paired 95 % t-interval), λ_max of the final model (middle, mean ± std over seeds) and the
+ * share of full SAM's flatness recovered (bottom, Fieller's 95 % interval; docs/statistics.md). The paper's message: early SAM
  * barely matters; the result stays close to SGD's unless SAM lasts almost to the end.
  *
  *     deno task fig5 [--scale smoke|small|paper|paper-c100|paper-resnet20|paper-vgg16]
@@ -48,7 +49,8 @@ export const FIG5_TITLE =
 export const fig5Task = optimizerSwitchTask({
   name: "fig5",
   description: "Figure 5 (SAM→SGD): test-error gap to full SAM and λ_max of the final model " +
-    "against the SAM proportion t/T, mean ± std over seeds. Switched runs branch from each " +
+    "against the SAM proportion t/T: mean ± std over seeds, seed-paired gaps and shares with 95 " +
+    "% intervals. Switched runs branch from each " +
     "seed's full-SAM run; runs shared with Figure 3 come from the sweep store.",
   schema: switchFigureSchema,
   scales: FIG5_SCALES,

@@ -2,7 +2,8 @@
  * Switching between SGD and a SAM-family optimizer (Figures 3 and 5, `deno task switch`):
  * the config, what is measured on each final model (its test error, from the last epoch, and
  * its sharpness λ_max, docs/paper.md#measurements), the aggregation over seeds (mean ± std
- * per proportion of the gap to the full focus run and of λ_max), `data.csv`, and the task
+ * per proportion of the gap to the full focus run and of λ_max), the seed-paired comparisons
+ * with their 95 % intervals (`paired.ts`, docs/statistics.md), `data.csv`, and the task
  * definition shared by the three scripts.
  *
  * @module
@@ -13,6 +14,14 @@ import type { FigureContext, FigureDefinition } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import { sharpnessSpecSchema } from "./measure_specs.ts";
 import { meanStd } from "../core/stats.ts";
+import {
+  bySeed,
+  PAIRED_COLUMNS,
+  pairedDiff,
+  pairedRow,
+  pairedShare,
+  type PairedStat,
+} from "./paired.ts";
 import { SWEEP_TASK_DEFAULTS, type SweepRunFlags } from "./sweep.ts";
 import {
   gapsToFull,
@@ -103,6 +112,45 @@ export function switchSummary(result: SwitchResult, epochs: number) {
   }));
 }
 
+/** One proportion's paired comparisons with the two full runs of each seed. */
+export interface SwitchPaired {
+  proportion: number;
+  switchEpoch: number;
+  focusEpochs: number;
+  stats: PairedStat[];
+}
+
+/**
+ * Per proportion p, the seed-paired comparisons with the two full runs of the same seed
+ * (p = 0: none of the focus optimizer, e.g. SGD; p = 1: all of it, e.g. SAM):
+ * `test_error_gap` and `lambda_max_gap` (the run's value − the p = 1 run's, for p < 1; mean
+ * and 95 % t-interval), and for 0 < p < 1 `test_error_recovered` and `lambda_max_recovered`
+ * ((x₀ − x_p)/(x₀ − x₁), the share of the way from the p = 0 run to the p = 1 run; Fieller's
+ * 95 % interval).
+ */
+export function switchPaired(result: SwitchResult): SwitchPaired[] {
+  const groups = overSeeds(result.runs, (r) => r.proportion);
+  const at = (p: number) => groups.find(([q]) => q === p)?.[1] ?? [];
+  const err = (runs: MeasuredRun[]) => bySeed(runs, (r) => r.testError);
+  const lam = (runs: MeasuredRun[]) => bySeed(runs, (r) => r.eigenvalues[0]);
+  const [none, full] = [at(0), at(1)];
+  return groups.filter(([p]) => p < 1).map(([proportion, runs]) => ({
+    proportion,
+    switchEpoch: runs[0].switchEpoch,
+    focusEpochs: runs[0].focusEpochs,
+    stats: [
+      pairedDiff("test_error_gap", [err(runs), err(full)], (x, y) => x - y),
+      pairedDiff("lambda_max_gap", [lam(runs), lam(full)], (x, y) => x - y),
+      ...(proportion > 0
+        ? [
+          pairedShare("test_error_recovered", err(runs), err(none), err(full)),
+          pairedShare("lambda_max_recovered", lam(runs), lam(none), lam(full)),
+        ]
+        : []),
+    ],
+  }));
+}
+
 const COLUMNS = [
   "kind",
   "proportion",
@@ -119,11 +167,13 @@ const COLUMNS = [
   "lambda_2",
   "train_loss",
   "run",
+  ...PAIRED_COLUMNS,
 ] as const;
 
 /**
- * `data.csv`: one row per run, then one mean row per proportion. `sam_epochs` counts the
- * epochs of the focus optimizer (SAM in Figures 3 and 5).
+ * `data.csv`: one row per run, one mean row per proportion, then the paired rows
+ * ({@link switchPaired}; `kind = paired`, one per proportion and quantity, with `n`, `mean`,
+ * `lo`, `hi`). `sam_epochs` counts the epochs of the focus optimizer (SAM in Figures 3 and 5).
  */
 export function switchTable(result: SwitchResult, epochs: number): string {
   const gap = errorGaps(result, epochs);
@@ -153,7 +203,16 @@ export function switchTable(result: SwitchResult, epochs: number): string {
     lambda_max: s.lambdaMax.mean,
     lambda_max_std: s.lambdaMax.std,
   }));
-  return toCsv(COLUMNS, [...runRows, ...meanRows]);
+  const pairedRows = switchPaired(result).flatMap((p) =>
+    p.stats.map((stat) =>
+      pairedRow(stat, {
+        proportion: p.proportion,
+        switch_epoch: p.switchEpoch,
+        sam_epochs: p.focusEpochs,
+      })
+    )
+  );
+  return toCsv(COLUMNS, [...runRows, ...meanRows, ...pairedRows]);
 }
 
 /** Headline numbers: per proportion, mean test error, gap and λ_max. */

@@ -1,19 +1,21 @@
 /**
- * The charts of the switching figures: two rows against the focus phase's proportion, each
- * with every seed (gray) and the mean ± std over seeds (colored). Optimizer switches
- * (Figures 3, 5, `deno task switch`): gap to the full run's test error and λ_max. ST→AT
- * (Figure 6): robust-error gap to full AT and clean accuracy.
+ * The charts of the switching figures: three rows against the focus phase's proportion.
+ * Optimizer switches (Figures 3, 5, `deno task switch`): the gap to the full focus run's test
+ * error (seed-paired, 95 % t-interval), λ_max (mean ± std, every seed in gray) and the share
+ * of the full run's flatness recovered (Fieller's 95 % interval). ST→AT (Figure 6): the
+ * robust-error gap to full AT, clean accuracy and the share of full AT's robustness gain.
  *
  * @module
  */
 import type { ChartSpec } from "../core/render.ts";
 import type { PhaseOptimizer } from "../core/schedule.ts";
 import { hasBatchNorm } from "../models/registry.ts";
-import { proportionPanel } from "./charts.ts";
+import { chartTitle, proportionPanel } from "./charts.ts";
 import type { MeasuredRun, SwitchFigureConfig, SwitchResult } from "./optimizer_switch.ts";
-import { errorGaps, switchSummary } from "./optimizer_switch.ts";
+import { errorGaps, switchPaired, switchSummary } from "./optimizer_switch.ts";
 import type { Switching } from "./switching.ts";
 import {
+  atPaired,
   type AtResult,
   atSetupText,
   atSummary,
@@ -51,62 +53,113 @@ export function band(panel: string, proportion: number, s: { mean: number; std: 
   return { panel, proportion, mean: s.mean, lo: s.mean - s.std, hi: s.mean + s.std };
 }
 
-/** Two proportion panels stacked, under a title and subtitle. */
-export function twoRowChart(options: {
+/** The y range of a share panel: 0 is the p = 0 run, 1 the full focus run. */
+const SHARE_DOMAIN = [-0.5, 1.5] as const;
+
+/**
+ * A paired statistic (mean with its 95 % interval) as a chart point of one panel. Without an
+ * interval (one seed) the bar is empty; an unbounded bound is drawn to `edges` (the panel's
+ * clipped range).
+ */
+export function interval(
+  panel: string,
+  proportion: number,
+  s: { mean: number; lo: number; hi: number },
+  edges: readonly [number, number] = [-Infinity, Infinity],
+) {
+  const clamp = (
+    v: number,
+  ) => (Number.isNaN(v) ? s.mean : Math.min(edges[1], Math.max(edges[0], v)));
+  return { panel, proportion, mean: s.mean, lo: clamp(s.lo), hi: clamp(s.hi) };
+}
+
+/** One panel of a switching chart. */
+export interface SwitchPanel {
+  panel: string;
+  yTitle: string;
+  /** Dashed rules at these y values. */
+  rules?: readonly number[];
+  /** Fixed y range (marks outside are clipped). */
+  yDomain?: readonly [number, number];
+  /** No per-seed points in this panel. */
+  noSeeds?: boolean;
+}
+
+/** Proportion panels stacked, under a title and subtitle. */
+export function stackedChart(options: {
   title: string;
   subtitle: string[];
   x: Record<string, unknown>;
   color: string;
   seeds: Record<string, unknown>[];
   points: ReturnType<typeof band>[];
-  rows: [{ panel: string; yTitle: string; zeroRule?: boolean }, {
-    panel: string;
-    yTitle: string;
-    zeroRule?: boolean;
-  }];
+  rows: SwitchPanel[];
 }): ChartSpec {
-  const panel = (row: { panel: string; yTitle: string; zeroRule?: boolean }) =>
+  const panel = (row: SwitchPanel) =>
     proportionPanel({
       x: options.x,
       yTitle: row.yTitle,
-      seeds: options.seeds,
+      seeds: row.noSeeds ? [] : options.seeds,
       seedField: row.panel,
       points: options.points.filter((p) => p.panel === row.panel),
       color: options.color,
-      zeroRule: row.zeroRule,
+      rules: row.rules,
+      yDomain: row.yDomain,
     });
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: options.title, subtitle: options.subtitle, anchor: "start" },
+    title: chartTitle(options.title, options.subtitle, 520),
     vconcat: options.rows.map(panel),
     config: { view: { stroke: "#cccccc" }, title: { subtitleFontSize: 11 } },
   } as ChartSpec;
 }
 
-/** Gap to the full focus run (top) and λ_max (bottom) against the focus proportion. */
+/** The subtitle line that says what the bars of a switching chart are. */
+function barsLine(color: string, seeds: number, middle: string, share: string): string {
+  const df = seeds > 1 ? `${seeds - 1} df` : "no interval with 1 seed";
+  return `${color} bars: top, 95 % t-interval of the seed-paired gap (n = ${seeds}, ${df}); ` +
+    `middle, ${middle} ± std; bottom, ${share} with Fieller's 95 % interval (bars at the ` +
+    "panel's edge are unbounded: the two full runs are not separated); gray: each seed";
+}
+
+/**
+ * Gap to the full focus run (top, seed-paired 95 % t-interval), λ_max (middle, mean ± std)
+ * and the share of flatness recovered (bottom, Fieller's 95 % interval) against the focus
+ * proportion.
+ */
 export function optimizerSwitchChart(
   result: SwitchResult,
   config: SwitchFigureConfig,
   title: string,
 ): ChartSpec {
   const gaps = errorGaps(result, config.epochs);
-  const points = switchSummary(result, config.epochs).flatMap((s) => [
-    band("gap", s.proportion, s.gap),
-    band("lambda", s.proportion, s.lambdaMax),
-  ]);
+  const paired = switchPaired(result);
+  const stat = (p: number, quantity: string) =>
+    paired.find((s) => s.proportion === p)?.stats.find((s) => s.quantity === quantity);
+  const points = switchSummary(result, config.epochs).flatMap((s) => {
+    const gap = stat(s.proportion, "test_error_gap");
+    const share = stat(s.proportion, "lambda_max_recovered");
+    return [
+      gap ? interval("gap", s.proportion, gap) : band("gap", s.proportion, s.gap),
+      band("lambda", s.proportion, s.lambdaMax),
+      ...(share ? [interval("share", s.proportion, share, SHARE_DOMAIN)] : []),
+    ];
+  });
   const seeds = result.runs.map((r: MeasuredRun) => ({
     proportion: r.proportion,
     lambda: r.eigenvalues[0],
     gap: gaps.get(r),
   }));
   const name = focusName(result.switching);
-  return twoRowChart({
+  const other =
+    OPTIMIZER_NAMES[result.switching[result.switching.focus === "then" ? "first" : "then"]];
+  return stackedChart({
     title,
     subtitle: [
       `${config.model} on ${config.dataset} (${
         config.trainSize || "all"
-      } training images), T = ${config.epochs}, ρ = ${config.rho}, lr ${config.lr} (${config.lrSchedule}); ` +
-      `red: mean ± std over ${config.seeds.length} seeds, gray: each seed`,
+      } training images), T = ${config.epochs}, ρ = ${config.rho}, lr ${config.lr} (${config.lrSchedule})`,
+      barsLine("red", config.seeds.length, "λ_max", `(λ_${other} − λ)/(λ_${other} − λ_${name})`),
       `λ_max: Lanczos on the plain-CE Hessian of ${config.sharpness.examples} training images` +
       (hasBatchNorm(config.model) ? ` (${config.sharpness.bnMode}-mode BatchNorm)` : "") +
       `; branching saved ${(100 * result.cost.savedFraction).toFixed(0)}% of gradient evaluations`,
@@ -116,40 +169,66 @@ export function optimizerSwitchChart(
     seeds,
     points,
     rows: [
-      { panel: "gap", yTitle: `test error − full ${name}'s (%)`, zeroRule: true },
+      { panel: "gap", yTitle: `test error − full ${name}'s (%)`, rules: [0] },
       { panel: "lambda", yTitle: "λ_max of the final model" },
+      {
+        panel: "share",
+        yTitle: `share of full ${name}'s flatness recovered`,
+        rules: [0, 0.5, 1],
+        yDomain: SHARE_DOMAIN,
+        noSeeds: true,
+      },
     ],
   });
 }
 
-/** Robust-error gap to full AT (top) and clean accuracy (bottom) against AT's proportion. */
+/**
+ * Robust-error gap to full AT (top, seed-paired 95 % t-interval), clean accuracy (middle,
+ * mean ± std) and the share of full AT's robustness gain over ST (bottom, Fieller's 95 %
+ * interval) against AT's proportion.
+ */
 export function atSwitchChart(result: AtResult, config: AtSweepConfig): ChartSpec {
   const gaps = robustGaps(result, config.epochs);
-  const points = atSummary(result, config.epochs).flatMap((s) => [
-    band("gap", s.proportion, s.robustGap),
-    band("clean", s.proportion, s.cleanAcc),
-  ]);
+  const paired = atPaired(result, config.epochs);
+  const stat = (t: number, quantity: string) =>
+    paired.find((s) => s.switchEpoch === t)?.stats.find((s) => s.quantity === quantity);
+  const points = atSummary(result, config.epochs).flatMap((s) => {
+    const gap = stat(s.switchEpoch, "robust_gap");
+    const share = stat(s.switchEpoch, "robust_recovered");
+    return [
+      gap ? interval("gap", s.proportion, gap) : band("gap", s.proportion, s.robustGap),
+      band("clean", s.proportion, s.cleanAcc),
+      ...(share ? [interval("share", s.proportion, share, SHARE_DOMAIN)] : []),
+    ];
+  });
   const seeds = result.runs.map((r) => ({
     proportion: r.proportion,
     gap: gaps.get(r),
     clean: 100 * r.cleanAcc,
   }));
-  return twoRowChart({
+  return stackedChart({
     title:
       "Figure 6 (ST→AT): robust-accuracy gap to full AT and clean accuracy against the AT proportion",
     subtitle: [
       atSetupText(config),
-      `purple: mean ± std over ${config.seeds.length} seeds, gray: each seed; branching ` +
-      `from the ST runs saved ${(100 * result.cost.savedFraction).toFixed(0)}% of gradient ` +
-      `evaluations`,
+      barsLine("purple", config.seeds.length, "clean accuracy", "(r − r_ST)/(r_AT − r_ST)"),
+      `branching from the ST runs saved ${(100 * result.cost.savedFraction).toFixed(0)}% of ` +
+      "gradient evaluations",
     ],
     x: proportionAxis(result.switching),
     color: "#9467bd",
     seeds,
     points,
     rows: [
-      { panel: "gap", yTitle: "robust error − full AT's (pp)", zeroRule: true },
+      { panel: "gap", yTitle: "robust error − full AT's (pp)", rules: [0] },
       { panel: "clean", yTitle: "clean test accuracy (%)" },
+      {
+        panel: "share",
+        yTitle: "share of full AT's robust gain over ST",
+        rules: [0, 0.5, 1],
+        yDomain: SHARE_DOMAIN,
+        noSeeds: true,
+      },
     ],
   });
 }

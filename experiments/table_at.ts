@@ -1,7 +1,9 @@
 /**
  * The AT table (docs/paper.md#figures-and-tables, inferred content): standard training (ST), full adversarial
  * training (AT) and ST→AT at a few late switch epochs, with clean and robust (PGD) test
- * accuracy, mean ± std over seeds, as `data.csv` and as a rendered table.
+ * accuracy (mean ± std over seeds), the robust gap to full AT (seed-paired mean with its 95 %
+ * t-interval) and the share of full AT's robustness gain over ST (Fieller's 95 % interval), as
+ * `data.csv` and as a rendered table (docs/statistics.md).
  *
  *     deno task table-at [--scale smoke|small|paper] [--workers N] [--shard i/n] [--dry-run]
  *                        [--FIELD VALUE ...]
@@ -15,6 +17,7 @@ import { runMain } from "../core/cli.ts";
 import { runFigure } from "../core/figure.ts";
 import type { ChartSpec } from "../core/render.ts";
 import {
+  atPaired,
   type AtResult,
   atScales,
   atSetupText,
@@ -22,6 +25,7 @@ import {
   type AtSweepConfig,
   atTask,
 } from "./adversarial_switch.ts";
+import { formatInterval } from "./paired.ts";
 
 /** Named configs of the AT table: every scale's AT settings with its late switch epochs. */
 export const TABLE_AT_SCALES: Record<string, AtSweepConfig> = atScales((s) => s.tableSwitches);
@@ -31,7 +35,8 @@ export const TABLE_AT_COLUMNS = [
   "AT epochs",
   "clean acc. (%)",
   "robust acc. (%)",
-  "robust gap to full AT (pp)",
+  "robust gap to full AT (pp) [95 % CI]",
+  "share of full AT's robust gain [95 % CI]",
 ] as const;
 
 const pm = (s: { mean: number; std: number }, digits = 2) =>
@@ -40,12 +45,20 @@ const pm = (s: { mean: number; std: number }, digits = 2) =>
 /** The table's cells: rows ST, ST→AT from the latest to the earliest switch, full AT. */
 export function tableAtCells(result: AtResult, config: AtSweepConfig) {
   const rows = atSummary(result, config.epochs).sort((a, b) => b.switchEpoch - a.switchEpoch);
+  const paired = atPaired(result, config.epochs);
+  const stat = (t: number, quantity: string) =>
+    paired.find((p) => p.switchEpoch === t)?.stats.find((s) => s.quantity === quantity);
+  const shown = (t: number, quantity: string, digits: number) => {
+    const s = stat(t, quantity);
+    return s ? formatInterval(s, (x) => x.toFixed(digits)) : "—";
+  };
   const cells = rows.flatMap((s) => {
     const values = [
       `${s.atEpochs} of ${config.epochs}`,
       pm(s.cleanAcc),
       pm(s.robustAcc),
-      s.switchEpoch === 0 ? "—" : pm(s.robustGap),
+      shown(s.switchEpoch, "robust_gap", 2),
+      shown(s.switchEpoch, "robust_recovered", 2),
     ];
     return TABLE_AT_COLUMNS.map((column, i) => ({ row: s.label, column, value: values[i] }));
   });
@@ -61,13 +74,15 @@ export function tableAtChart(result: AtResult, config: AtSweepConfig): ChartSpec
       text: "Table: clean and robust accuracy of ST, late ST→AT and full AT",
       subtitle: [
         atSetupText(config),
-        `mean ± std over ${config.seeds.length} seeds; robust gap = full AT's robust accuracy ` +
-        "− the run's",
+        `accuracies: mean ± std over ${config.seeds.length} seeds; robust gap = full AT's ` +
+        "robust accuracy − the run's, seed-paired, with its 95 % t-interval " +
+        `(${config.seeds.length - 1} df); share = (r − r_ST)/(r_AT − r_ST) with Fieller's 95 % ` +
+        "interval (∞: ST and full AT not separated)",
       ],
       anchor: "start",
     },
     data: { values: cells },
-    width: { step: 190 },
+    width: { step: 200 },
     height: { step: 26 },
     mark: { type: "text", fontSize: 12 },
     encoding: {
@@ -100,7 +115,8 @@ export function tableAtChart(result: AtResult, config: AtSweepConfig): ChartSpec
 export const tableAtTask = atTask({
   name: "table-at",
   description: "The AT table: clean and robust (PGD) test accuracy of standard training, full " +
-    "adversarial training and ST→AT at a few late switch epochs, mean ± std over seeds, as " +
+    "adversarial training and ST→AT at a few late switch epochs, mean ± std over seeds, with " +
+    "the seed-paired robust gap and share of full AT's gain (95 % intervals), as " +
     "data.csv and a rendered table. Its runs are Figure 6's (shared sweep store, <out>/sweep/).",
   scales: TABLE_AT_SCALES,
   chart: tableAtChart,

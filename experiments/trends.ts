@@ -1,102 +1,202 @@
 /**
- * The paper's qualitative claims as checks on a figure's `data.csv`, so CI fails when a trend
- * breaks. Each check reads only the CSV (the hash-locked numbers) and reports what it
- * measured next to what it expects.
+ * The paper's qualitative claims as checks on a figure's `data.csv`, so CI fails when a run
+ * contradicts one. Each check reads only the CSV (the hash-locked numbers) and reports what it
+ * measured next to what the claim needs.
  *
- * Margins come from the spread over seeds: an effect counts as present when it exceeds the
- * standard deviation over seeds of the quantity it compares (`*_std` columns of the mean rows),
- * so a claim passes only where seed noise cannot explain it.
+ * The comparisons between runs are the figures' `kind = paired` rows (`experiments/paired.ts`,
+ * docs/statistics.md): per seed (or per trial in Figure 4(a)) a difference or a share, and over
+ * seeds its mean with a 95 % interval — Student's t with n − 1 df for differences, Fieller's
+ * interval for shares. A check compares that interval with the claim's threshold and gives one
+ * of three verdicts:
+ *
+ * - `pass` ("shown"): the interval lies wholly on the claim's side of the threshold;
+ * - `fail` ("contradicted"): it lies wholly on the other side;
+ * - `unresolved` ("not resolved at this scale"): it touches or straddles the threshold, is
+ *   unbounded, or does not exist (fewer than 2 seeds).
+ *
+ * Nothing else decides a verdict: no margin from a standard deviation, no comparison of means.
+ * `pass: true` on a check means "not contradicted" (`verdict !== "fail"`).
  *
  * @module
  */
+import { intervalSide } from "../core/stats.ts";
+import { formatInterval } from "./paired.ts";
+
+/** A check's verdict: shown (`pass`), contradicted (`fail`) or not resolved at this scale. */
+export type Verdict = "pass" | "fail" | "unresolved";
 
 /** One trend check's outcome. */
 export interface TrendCheck {
   figure: string;
   claim: string;
+  /** Not contradicted (`verdict !== "fail"`); the only field of checks without a verdict. */
   pass: boolean;
-  /** What was measured, with the numbers. */
+  /** The three-way verdict; absent on checks that only decide pass or fail. */
+  verdict?: Verdict;
+  /** What was measured, with the numbers (and, when unresolved, why). */
   detail: string;
 }
 
+/** The verdict of a check: its own, or pass/fail from `pass` for checks without one. */
+export function verdictOf(check: TrendCheck): Verdict {
+  return check.verdict ?? (check.pass ? "pass" : "fail");
+}
+
+/** The words a verdict is printed with. */
+export const VERDICT_WORDS: Record<Verdict, string> = {
+  pass: "PASS (shown)",
+  fail: "FAIL (contradicted)",
+  unresolved: "UNRESOLVED (not resolved at this scale)",
+};
+
 type Row = Record<string, string>;
-const num = (row: Row | undefined, column: string) => Number(row?.[column] ?? NaN);
+const num = (row: Row | undefined, column: string) => Number(row?.[column] || NaN);
 const f3 = (x: number) => (Number.isFinite(x) ? x.toPrecision(3) : String(x));
 
-function meanRows(rows: Row[]): Row[] {
-  return rows.filter((r) => r.kind === "mean").sort((a, b) =>
-    num(a, "proportion") - num(b, "proportion")
+/** The `kind = paired` row of `quantity` whose other columns equal `where`. */
+export function pairedRow(
+  rows: readonly Row[],
+  quantity: string,
+  where: Record<string, string | number> = {},
+): Row | undefined {
+  return rows.find((r) =>
+    r.kind === "paired" && r.quantity === quantity &&
+    Object.entries(where).every(([k, v]) => typeof v === "number" ? num(r, k) === v : r[k] === v)
   );
 }
 
+/** A claim about one paired row: its value lies above (or below) `threshold`. */
+export interface IntervalClaim {
+  figure: string;
+  claim: string;
+  /** The compared quantity in words, e.g. "λ_SGD − λ_SAM". */
+  what: string;
+  row: Row | undefined;
+  side: "above" | "below";
+  threshold: number;
+  /** "t" (difference, Student-t, n − 1 df) or "fieller" (share, Fieller's interval). */
+  method: "t" | "fieller";
+  unit?: string;
+}
+
+/** A paired row's numbers in words: `mean [lo, hi] (95 % …, n = …)`. */
+export function describeInterval(row: Row | undefined, method: "t" | "fieller", unit = ""): string {
+  if (!row) return "no paired row in data.csv";
+  const n = num(row, "n");
+  const how = method === "t" ? `95 % t-interval, ${n - 1} df` : "Fieller's 95 % interval";
+  const stat = { mean: num(row, "mean"), lo: num(row, "lo"), hi: num(row, "hi") };
+  const text = formatInterval(stat);
+  return Number.isNaN(stat.lo)
+    ? `${text}${unit} (no interval with n = ${n})`
+    : `${text}${unit} (${how}, n = ${n})`;
+}
+
+/** The verdict of an {@link IntervalClaim}, decided by the row's interval alone. */
+export function intervalCheck(c: IntervalClaim): TrendCheck {
+  const need = `need ${c.side} ${c.threshold}`;
+  const measured = `${c.what} = ${describeInterval(c.row, c.method, c.unit)}; ${need}`;
+  const side = c.row
+    ? intervalSide({ lo: num(c.row, "lo"), hi: num(c.row, "hi") }, c.threshold)
+    : "none";
+  const verdict: Verdict = side === "none" || side === "straddles"
+    ? "unresolved"
+    : side === c.side
+    ? "pass"
+    : "fail";
+  const why = !c.row
+    ? ""
+    : side === "none"
+    ? ": fewer than 2 seeds, no interval"
+    : side === "straddles" && !Number.isFinite(num(c.row, "lo"))
+    ? ": unbounded — the two baselines are not separated at this scale"
+    : side === "straddles"
+    ? `: the interval contains ${c.threshold}`
+    : "";
+  return {
+    figure: c.figure,
+    claim: c.claim,
+    pass: verdict !== "fail",
+    verdict,
+    detail: measured + why,
+  };
+}
+
+/** The proportions of the paired rows of `quantity`, ascending. */
+function proportions(rows: readonly Row[], quantity: string): number[] {
+  return rows.filter((r) => r.kind === "paired" && r.quantity === quantity)
+    .map((r) => num(r, "proportion")).sort((a, b) => a - b);
+}
+
 /**
- * Figure 3 (SGD→SAM): the smallest SAM proportion > 0 brings λ_max from SGD's most of the
- * way to full SAM's, and full SAM is flatter than SGD by more than the seed spread; the late
- * switch's test error is closer to full SAM's than SGD's is.
+ * Figure 3 (SGD→SAM), on the paired rows: (1) full SAM ends flatter than SGD (λ_SGD − λ_SAM
+ * per seed, t-interval above 0); (2) the latest switch (the smallest SAM proportion > 0)
+ * recovers more than half of SAM's flatness ((λ_SGD − λ)/(λ_SGD − λ_SAM), Fieller's interval
+ * above ½); (3) its test error lies nearer full SAM's than SGD's (the same share of test
+ * error above ½; unresolved when SGD and SAM do not differ at this scale).
  */
 export function fig3Trends(rows: Row[]): TrendCheck[] {
-  const means = meanRows(rows);
-  const sgd = means.find((r) => num(r, "proportion") === 0);
-  const sam = means.find((r) => num(r, "proportion") === 1);
-  const late = means.find((r) => num(r, "proportion") > 0 && num(r, "proportion") < 1);
-  const [lSgd, lSam, lLate] = [sgd, sam, late].map((r) => num(r, "lambda_max"));
-  const spread = Math.max(num(sgd, "lambda_max_std"), num(sam, "lambda_max_std"));
-  const reduction = (lSgd - lLate) / (lSgd - lSam);
-  const gapNoise = Math.hypot(num(late, "gap_std"), num(sgd, "gap_std"));
+  const late = proportions(rows, "lambda_max_recovered")[0];
+  const at = `SAM proportion ${f3(late)}`;
   return [
-    {
+    intervalCheck({
       figure: "fig3",
-      claim: "full SAM ends flatter than SGD (by more than the seed spread)",
-      pass: lSgd - lSam > spread,
-      detail: `λ_max SGD ${f3(lSgd)}, SAM ${f3(lSam)}, largest seed std ${f3(spread)}`,
-    },
-    {
+      claim: "full SAM ends flatter than SGD",
+      what: "λ_SGD − λ_SAM",
+      row: pairedRow(rows, "lambda_max_gap", { proportion: 0 }),
+      side: "above",
+      threshold: 0,
+      method: "t",
+    }),
+    intervalCheck({
       figure: "fig3",
-      claim: "a late switch recovers most of SAM's flatness",
-      pass: reduction >= 0.5,
-      detail: `proportion ${late?.proportion}: λ_max ${f3(lLate)}, ${
-        f3(100 * reduction)
-      }% of the way from SGD to SAM (need ≥ 50%)`,
-    },
-    {
+      claim: "the latest switch recovers more than half of SAM's flatness",
+      what: `${at}: (λ_SGD − λ)/(λ_SGD − λ_SAM)`,
+      row: pairedRow(rows, "lambda_max_recovered", { proportion: late }),
+      side: "above",
+      threshold: 0.5,
+      method: "fieller",
+    }),
+    intervalCheck({
       figure: "fig3",
-      claim:
-        "a late switch's test error is no worse than full SAM's beyond SGD's gap (within noise)",
-      pass: noWorseThanSam(num(late, "gap"), num(sgd, "gap"), gapNoise),
-      detail: `gap to full SAM: late ${f3(num(late, "gap"))} pp, SGD ${f3(num(sgd, "gap"))} pp, ` +
-        `noise √(std_late² + std_SGD²) ${f3(gapNoise)} pp`,
-    },
+      claim: "the latest switch's test error lies nearer full SAM's than SGD's",
+      what: `${at}: (e_SGD − e)/(e_SGD − e_SAM)`,
+      row: pairedRow(rows, "test_error_recovered", { proportion: late }),
+      side: "above",
+      threshold: 0.5,
+      method: "fieller",
+    }),
   ];
 }
 
 /**
- * The paper's test-error claim is one-sided: switching late loses (almost) nothing against
- * full SAM. So a late run's signed gap `late − SAM` (percentage points) passes when it is no
- * larger than SGD's gap (or zero, where SGD is not behind SAM) plus the noise; a late switch
- * that beats full SAM passes. Small runs often have SAM no better than SGD on test error,
- * which a two-sided check would misread as the late switch failing.
- */
-export function noWorseThanSam(lateGap: number, sgdGap: number, noise: number): boolean {
-  return lateGap <= Math.max(sgdGap, 0) + noise;
-}
-
-/**
- * Figure 5 (SAM→SGD): a short early SAM phase ends nearer SGD's sharpness than SAM's.
+ * Figure 5 (SAM→SGD), on the paired rows at the largest SAM proportion ≤ ½ (SAM for at most
+ * the first half of training — the paper: early SAM barely matters unless it lasts almost to
+ * the end): (1) λ_max recovers less than half of the way from SGD's to full SAM's (Fieller's
+ * interval below ½); (2) the test error likewise stays nearer SGD's than full SAM's.
  */
 export function fig5Trends(rows: Row[]): TrendCheck[] {
-  const means = meanRows(rows);
-  const sgd = means.find((r) => num(r, "proportion") === 0);
-  const sam = means.find((r) => num(r, "proportion") === 1);
-  const early = means.find((r) => num(r, "proportion") > 0 && num(r, "proportion") < 1);
-  const [lSgd, lSam, lEarly] = [sgd, sam, early].map((r) => num(r, "lambda_max"));
-  return [{
-    figure: "fig5",
-    claim: "early SAM barely matters: its λ_max stays nearer SGD's than SAM's",
-    pass: Math.abs(lEarly - lSgd) < Math.abs(lEarly - lSam),
-    detail: `proportion ${early?.proportion}: λ_max ${f3(lEarly)}; SGD ${f3(lSgd)}, SAM ${
-      f3(lSam)
-    }`,
-  }];
+  const early = proportions(rows, "lambda_max_recovered").filter((p) => p <= 0.5).at(-1) ?? NaN;
+  const at = `SAM proportion ${f3(early)}`;
+  return [
+    intervalCheck({
+      figure: "fig5",
+      claim: "early SAM (at most half of training) leaves λ_max nearer SGD's than full SAM's",
+      what: `${at}: (λ_SGD − λ)/(λ_SGD − λ_SAM)`,
+      row: pairedRow(rows, "lambda_max_recovered", { proportion: early }),
+      side: "below",
+      threshold: 0.5,
+      method: "fieller",
+    }),
+    intervalCheck({
+      figure: "fig5",
+      claim: "early SAM (at most half of training) leaves the test error nearer SGD's than SAM's",
+      what: `${at}: (e_SGD − e)/(e_SGD − e_SAM)`,
+      row: pairedRow(rows, "test_error_recovered", { proportion: early }),
+      side: "below",
+      threshold: 0.5,
+      method: "fieller",
+    }),
+  ];
 }
 
 /** Figure 4(b): the mean loss grows geometrically over the first SAM steps. */
@@ -111,94 +211,111 @@ export function fig4bTrends(rows: Row[]): TrendCheck[] {
   }));
 }
 
+/** A barrier counts when the loss rises above the larger end point by more than this share. */
+export const BARRIER_TOLERANCE = 0.05;
+
 /**
- * Figure 4(c): no barrier between the end points on the train loss (the maximum over
- * λ ∈ [0, 1] exceeds the larger end point by less than the seed spread there), and L″ is
- * larger near the SGD end (λ ∈ [0.6, 1]) than near the switched end (λ ∈ [0, 0.4]).
+ * Figure 4(c), on the per-seed paired rows of the training loss: (1) no barrier between the
+ * switched and the SGD end point (the relative barrier, (max of L on [0, 1] − the larger end)/
+ * the larger end, has its t-interval below {@link BARRIER_TOLERANCE}); (2) L″ grows toward the
+ * SGD end (mean L″ on λ ∈ [0.6, 1] − on [0, 0.4], t-interval above 0).
  */
 export function fig4cTrends(rows: Row[]): TrendCheck[] {
-  const train = rows.filter((r) => r.kind === "mean" && r.split === "train");
-  const at = (lambda: number) => train.find((r) => Math.abs(num(r, "lambda") - lambda) < 1e-9);
-  const inside = train.filter((r) => num(r, "lambda") >= 0 && num(r, "lambda") <= 1);
-  const top = Math.max(...inside.map((r) => num(r, "loss")));
-  const ends = Math.max(num(at(0), "loss"), num(at(1), "loss"));
-  const spread = Math.max(...inside.map((r) => num(r, "loss_std") || 0));
-  const meanCurv = (lo: number, hi: number) => {
-    const values = inside.filter((r) => num(r, "lambda") >= lo && num(r, "lambda") <= hi)
-      .map((r) => num(r, "curvature")).filter(Number.isFinite);
-    return values.reduce((a, b) => a + b, 0) / values.length;
-  };
-  const [near0, near1] = [meanCurv(0, 0.4), meanCurv(0.6, 1)];
   return [
-    {
+    intervalCheck({
       figure: "fig4c",
       claim: "no loss barrier between the switched and the SGD end point",
-      pass: top - ends <= spread + 1e-6,
-      detail: `max train loss on [0, 1] ${f3(top)}, larger end ${f3(ends)}, seed spread ${
-        f3(spread)
-      }`,
-    },
-    {
+      what: "(max train loss on [0, 1] − larger end)/larger end",
+      row: pairedRow(rows, "barrier_relative"),
+      side: "below",
+      threshold: BARRIER_TOLERANCE,
+      method: "t",
+    }),
+    intervalCheck({
       figure: "fig4c",
       claim: "L″ grows toward the SGD end",
-      pass: near1 > near0,
-      detail: `mean L″ on λ ∈ [0.6, 1] ${f3(near1)} vs [0, 0.4] ${f3(near0)}`,
-    },
+      what: "mean L″ on [0.6, 1] − on [0, 0.4]",
+      row: pairedRow(rows, "curvature_rise"),
+      side: "above",
+      threshold: 0,
+      method: "t",
+    }),
   ];
 }
 
 /**
- * Figure 1: every curve's test error falls, and the late switch ends no further from full
- * SAM's final test error than SGD does, beyond the combined seed spread.
+ * Figure 1, on the paired rows (test error in %, per seed): (1–3) each curve's test error falls
+ * from the first to the last epoch (t-interval of the drop above 0); (4) full SAM ends below
+ * SGD (e_SGD − e_SAM, t-interval above 0); (5) the late switch ends nearer full SAM's test error
+ * than SGD's ((e_SGD − e)/(e_SGD − e_SAM), Fieller's interval above ½; unresolved when SGD and
+ * SAM do not differ at this scale).
  */
 export function fig1Trends(rows: Row[]): TrendCheck[] {
-  const means = rows.filter((r) => r.kind === "mean");
-  const last = Math.max(...means.map((r) => num(r, "epoch")));
-  const final = (curve: string) => means.find((r) => r.curve === curve && num(r, "epoch") === last);
-  const first = (curve: string) => means.find((r) => r.curve === curve && num(r, "epoch") === 1);
-  const curves = ["SGD", "SAM", "SGD→SAM"];
-  const error = (curve: string) => num(final(curve), "test_error");
-  const std = (curve: string) => num(final(curve), "test_error_std");
-  const late = error("SGD→SAM") - error("SAM");
-  const sgd = error("SGD") - error("SAM");
-  const noise = Math.hypot(std("SGD→SAM"), std("SGD"));
+  const drop = (curve: string) =>
+    intervalCheck({
+      figure: "fig1",
+      claim: `${curve}'s test error falls during training`,
+      what: "test error at epoch 1 − at the last epoch",
+      row: pairedRow(rows, "test_error_drop", { curve }),
+      side: "above",
+      threshold: 0,
+      method: "t",
+      unit: " pp",
+    });
   return [
-    {
+    ...["SGD", "SAM", "SGD→SAM"].map(drop),
+    intervalCheck({
       figure: "fig1",
-      claim: "training lowers the test error of every curve",
-      pass: curves.every((c) => num(final(c), "test_error") < num(first(c), "test_error")),
-      detail: curves.map((c) =>
-        `${c} ${f3(num(first(c), "test_error"))}→${f3(num(final(c), "test_error"))}%`
-      ).join(", "),
-    },
-    {
+      claim: "full SAM ends with a lower test error than SGD",
+      what: "e_SGD − e_SAM at the last epoch",
+      row: pairedRow(rows, "test_error_gap", { curve: "SGD" }),
+      side: "above",
+      threshold: 0,
+      method: "t",
+      unit: " pp",
+    }),
+    intervalCheck({
       figure: "fig1",
-      claim:
-        "the late switch ends no worse than full SAM's test error beyond SGD's gap (within noise)",
-      pass: noWorseThanSam(late, sgd, noise),
-      detail: `late − SAM ${f3(late)} pp, SGD − SAM ${f3(sgd)} pp, noise ${f3(noise)} pp`,
-    },
+      claim: "the late switch ends nearer full SAM's test error than SGD's",
+      what: "(e_SGD − e_SGD→SAM)/(e_SGD − e_SAM) at the last epoch",
+      row: pairedRow(rows, "test_error_recovered", { curve: "SGD→SAM" }),
+      side: "above",
+      threshold: 0.5,
+      method: "fieller",
+    }),
   ];
 }
 
-/** Figure 4(a) on the toy: USAM escapes exponentially and SAM/USAM end flatter than SGD. */
+/**
+ * Figure 4(a) on the toy, on the per-trial paired rows (every trial starts at SGD's end point;
+ * SAM's and USAM's trial i share its noise): (1, 2) SAM and USAM each end flatter than SGD's
+ * minimum (SGD's sharpness − the trial's final sharpness, t-interval over trials above 0);
+ * (3) USAM's loss grows geometrically after the switch (per-trial slope of ln loss over the
+ * escape window, t-interval above 0, i.e. growth above ×1 per step).
+ */
 export function fig4aTrends(rows: Row[]): TrendCheck[] {
-  const end = (optimizer: string) =>
-    num(rows.find((r) => r.kind === "endpoint" && r.optimizer === optimizer), "sharpness");
-  const usamFit = rows.find((r) => r.kind === "rate" && r.optimizer === "usam");
-  return [
-    {
+  const flatter = (optimizer: string, name: string) =>
+    intervalCheck({
       figure: "fig4a",
-      claim: "SAM and USAM settle at flatter minima than SGD's",
-      pass: end("sam") < end("sgd") && end("usam") < end("sgd"),
-      detail: `end sharpness SGD ${f3(end("sgd"))}, SAM ${f3(end("sam"))}, USAM ${f3(end("usam"))}`,
-    },
-    {
+      claim: `${name} settles at a flatter minimum than SGD's`,
+      what: `sharpness at SGD's end − ${name}'s final sharpness, over trials`,
+      row: pairedRow(rows, "sharpness_drop", { optimizer }),
+      side: "above",
+      threshold: 0,
+      method: "t",
+    });
+  return [
+    flatter("sam", "SAM"),
+    flatter("usam", "USAM"),
+    intervalCheck({
       figure: "fig4a",
       claim: "USAM's loss grows geometrically after the switch",
-      pass: num(usamFit, "growth_fitted_mean") > 1,
-      detail: `fitted mean growth ×${f3(num(usamFit, "growth_fitted_mean"))} per step`,
-    },
+      what: "per-trial slope of ln loss over the escape window",
+      row: pairedRow(rows, "log_growth", { optimizer: "usam" }),
+      side: "above",
+      threshold: 0,
+      method: "t",
+    }),
   ];
 }
 
@@ -216,43 +333,45 @@ export function theoryTrends(rows: Row[]): TrendCheck[] {
 }
 
 /**
- * Figure 6 and the AT table (ST→AT, docs/paper.md#adversarial-training), on the mean rows of `data.csv` (accuracies in
- * %): full AT is more robust than ST by more than the seed spread; the latest switch (the
- * smallest AT proportion > 0) is more robust than ST by more than the seed spread, and
- * recovers at least half of full AT's robustness gain over ST.
+ * Figure 6 and the AT table (ST→AT, docs/paper.md#adversarial-training), on the paired rows of
+ * robust accuracy (%): (1) full AT is more robust than ST (r_AT − r_ST per seed, t-interval
+ * above 0); at the latest switch (the smallest AT proportion > 0): (2) it is more robust than
+ * ST (r − r_ST, t-interval above 0) and (3) it recovers more than half of full AT's gain over ST
+ * ((r − r_ST)/(r_AT − r_ST), Fieller's interval above ½).
  */
 export function atTrends(figure: string, rows: Row[]): TrendCheck[] {
-  const means = meanRows(rows);
-  const st = means.find((r) => num(r, "proportion") === 0);
-  const full = means.find((r) => num(r, "proportion") === 1);
-  const late = means.find((r) => num(r, "proportion") > 0 && num(r, "proportion") < 1);
-  const [rSt, rFull, rLate] = [st, full, late].map((r) => num(r, "robust_acc"));
-  const spread = (...rs: (Row | undefined)[]) =>
-    Math.max(...rs.map((r) => num(r, "robust_acc_std")));
-  const recovered = (rLate - rSt) / (rFull - rSt);
-  const at = `${late?.label} (AT proportion ${f3(num(late, "proportion"))})`;
+  const late = proportions(rows, "robust_recovered")[0];
+  const label = pairedRow(rows, "robust_recovered", { proportion: late })?.label ?? "no late run";
   return [
-    {
+    intervalCheck({
       figure,
-      claim: "full AT is more robust than ST (by more than the seed spread)",
-      pass: rFull - rSt > spread(st, full),
-      detail: `robust accuracy full AT ${f3(rFull)}%, ST ${f3(rSt)}%, largest seed std ${
-        f3(spread(st, full))
-      } pp`,
-    },
-    {
+      claim: "full AT is more robust than ST",
+      what: "r_AT − r_ST",
+      row: pairedRow(rows, "robust_gap", { proportion: 0 }),
+      side: "above",
+      threshold: 0,
+      method: "t",
+      unit: " pp",
+    }),
+    intervalCheck({
       figure,
-      claim: "late AT's robust accuracy is far above ST's (by more than the seed spread)",
-      pass: rLate - rSt > spread(st, late),
-      detail: `${at}: ${f3(rLate)}% vs ST ${f3(rSt)}%, largest seed std ${f3(spread(st, late))} pp`,
-    },
-    {
+      claim: "the latest switch is more robust than ST",
+      what: `${label}: r − r_ST`,
+      row: pairedRow(rows, "robust_gain", { proportion: late }),
+      side: "above",
+      threshold: 0,
+      method: "t",
+      unit: " pp",
+    }),
+    intervalCheck({
       figure,
-      claim: "late AT recovers most of full AT's robustness",
-      pass: recovered >= 0.5,
-      detail: `${at}: ${f3(100 * recovered)}% of the way from ST's robust accuracy to full ` +
-        `AT's (need ≥ 50%); robust gap to full AT ${f3(num(late, "robust_gap"))} pp`,
-    },
+      claim: "the latest switch recovers more than half of full AT's robustness gain over ST",
+      what: `${label}: (r − r_ST)/(r_AT − r_ST)`,
+      row: pairedRow(rows, "robust_recovered", { proportion: late }),
+      side: "above",
+      threshold: 0.5,
+      method: "fieller",
+    }),
   ];
 }
 
@@ -268,3 +387,10 @@ export const TRENDS: Record<string, (rows: Row[]) => TrendCheck[]> = {
   fig5: fig5Trends,
   theory: theoryTrends,
 };
+
+/**
+ * Figures whose checks are another figure's run on their own `data.csv`: the AT table's are
+ * Figure 6's. When both files are byte-identical (the same runs, as at smoke scale) the
+ * smoke check runs them once, for the figure named here.
+ */
+export const SAME_CHECKS_AS: Record<string, string> = { "table-at": "fig6" };

@@ -27,6 +27,7 @@ import {
   findFigureFolders,
 } from "./discover.ts";
 import { type FigureView, renderPage } from "./html.ts";
+import { checksTable } from "./checks_view.ts";
 import { csvAggregateTables, summaryBlocks } from "./numbers.ts";
 import { provenanceTable, runsTable } from "./provenance_view.ts";
 import { readVendorScripts, type VendorScript } from "./vendor.ts";
@@ -99,9 +100,9 @@ export async function figureView(
       file: "figure.png",
     }
     : null;
-  const csv = read["data.csv"]
-    ? csvAggregateTables(decoder.decode(read["data.csv"]!))
-    : { tables: [], omitted: [] };
+  const csvText = read["data.csv"] ? decoder.decode(read["data.csv"]!) : null;
+  const csv = csvText !== null ? csvAggregateTables(csvText) : { tables: [], omitted: [] };
+  const checks = csvText !== null ? checksTable(figure, csvText) : null;
   const links = [
     ...FIGURE_FILES.filter((n) => read[n]).map((n) => ({ label: n, href: `${base}/${n}` })),
     { label: "config.json", href: `${base}/config.json` },
@@ -121,6 +122,7 @@ export async function figureView(
     spec,
     image,
     numbers: [
+      ...(checks ? [{ kind: "table" as const, table: checks }] : []),
       ...summaryBlocks(manifest.summary),
       ...csv.tables.map((table) => ({ kind: "table" as const, table })),
     ],

@@ -140,7 +140,8 @@ const CAPTIONS: Record<string, CaptionSource> = {
       `${networkSettings(c)}; T = ${show(at(c, "epochs"))}, late switch at t = ${
         show(at(c, "switchAt"))
       }, ${seedList(c)}; mean ± std over seeds. The three runs of a seed share their SGD ` +
-      "prefix in the sweep store.",
+      "prefix in the sweep store; the last epoch's comparisons are paired by seed, with 95 % " +
+      "intervals (docs/statistics.md).",
   },
   fig3: {
     title: "Figure 3: SGD→SAM — a few late SAM epochs give SAM's error and sharpness",
@@ -152,7 +153,8 @@ const CAPTIONS: Record<string, CaptionSource> = {
         `${networkSettings(c)}; ${switchList(c)}, ${seedList(c)}`,
         sharpness(c),
       ].filter((s) => s !== "").join("; ") +
-      ". Every switched run branches from its seed's SGD run.",
+      ". Every switched run branches from its seed's SGD run; gaps and shares are paired by " +
+      "seed, with 95 % intervals (docs/statistics.md).",
   },
   fig4a: {
     title: "Figure 4(a): the two phases on a toy valley",
@@ -218,7 +220,8 @@ const CAPTIONS: Record<string, CaptionSource> = {
           : "exactly t SAM epochs",
         sharpness(c),
       ].filter((s) => s !== "").join("; ") +
-      ". Every switched run branches from its seed's full-SAM run.",
+      ". Every switched run branches from its seed's full-SAM run; gaps and shares are paired " +
+      "by seed, with 95 % intervals (docs/statistics.md).",
   },
   fig6: {
     title: "Figure 6: late adversarial training",
@@ -317,9 +320,9 @@ export function captionFor(
 export function scaleNote(scale: string): string {
   if (scale === "smoke") {
     return "Smoke scale: seconds-long runs that exercise the whole pipeline in CI (for the " +
-      "network figures, a small CNN on 256 Fashion-MNIST images, 512 for adversarial training, " +
-      "for a few epochs). The numbers " +
-      "are not the paper's, and trends are weak.";
+      "network figures, a small CNN on 256 Fashion-MNIST training images, 512 for the AT " +
+      "figures, for a few epochs, with 1–2 seeds). The numbers are not the paper's, and with so " +
+      "few seeds most claims are not resolved: the checks guard the code path and the hash.";
   }
   if (scale === "small") {
     return "Small scale: sized to finish in minutes on two CPU cores (for the network " +

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  fiellerRatio,
   fitLine,
   fitLogLinear,
   groupBy,
   incompleteBeta,
+  intervalSide,
   mean,
+  meanInterval,
   meanStd,
   pairedDifference,
   quantile,
@@ -86,6 +89,51 @@ Deno.test("paired differences carry a 95 % t-interval", () => {
   assert.equal(d.level, 0.95);
   assert.ok(Number.isNaN(pairedDifference([1], [0]).halfWidth));
   assert.throws(() => pairedDifference([1, 2], [1]), RangeError);
+});
+
+Deno.test("meanInterval is the one-sample t-interval; none with one value", () => {
+  const m = meanInterval([1, 2, 3]);
+  // t_{0.975, 2} = 4.302652729749464, std 1, n 3.
+  close(m.halfWidth, 4.302652729749464 / Math.sqrt(3), 1e-10, "half width");
+  assert.deepEqual([m.lo, m.hi].map((x) => Number(x.toFixed(6))), [-0.484138, 4.484138]);
+  const one = meanInterval([5]);
+  assert.equal(one.mean, 5);
+  assert.ok(Number.isNaN(one.lo) && Number.isNaN(one.hi));
+});
+
+Deno.test("Fieller's interval inverts the paired t-test of a − R·b", () => {
+  const a = [2.1, 2.9, 2.4, 3.3];
+  const b = [4.0, 5.1, 4.4, 5.6];
+  const r = fiellerRatio(a, b);
+  assert.ok(r.bounded);
+  close(r.ratio, mean(a) / mean(b), 1e-12, "ratio of means");
+  assert.ok(r.lo < r.ratio && r.ratio < r.hi);
+  // At each bound the t-interval of a − R·b just touches 0; inside it contains 0.
+  for (const R of [r.lo, r.hi]) {
+    const d = pairedDifference(a, b.map((x) => R * x));
+    assert.ok(Math.min(Math.abs(d.lo), Math.abs(d.hi)) < 1e-9, `bound ${R}: ${d.lo}, ${d.hi}`);
+  }
+  const inside = pairedDifference(a, b.map((x) => r.ratio * x));
+  assert.ok(inside.lo < 0 && inside.hi > 0);
+  const outside = pairedDifference(a, b.map((x) => (r.hi + 0.01) * x));
+  assert.ok(outside.hi < 0, "beyond hi, a − R·b is significantly negative");
+  // A denominator not distinguishable from 0: unbounded.
+  const flat = fiellerRatio([1, 2, 1.5], [1, -1, 0.5]);
+  assert.deepEqual([flat.lo, flat.hi, flat.bounded], [-Infinity, Infinity, false]);
+  // One pair: no interval.
+  const one = fiellerRatio([1], [2]);
+  assert.equal(one.ratio, 0.5);
+  assert.ok(Number.isNaN(one.lo) && !one.bounded);
+  assert.throws(() => fiellerRatio([1, 2], [1]), RangeError);
+});
+
+Deno.test("intervalSide: above, below, straddling (touching counts), none", () => {
+  assert.equal(intervalSide({ lo: 0.1, hi: 2 }, 0), "above");
+  assert.equal(intervalSide({ lo: -2, hi: -0.1 }, 0), "below");
+  assert.equal(intervalSide({ lo: -1, hi: 1 }, 0), "straddles");
+  assert.equal(intervalSide({ lo: 0, hi: 1 }, 0), "straddles");
+  assert.equal(intervalSide({ lo: -Infinity, hi: Infinity }, 0.5), "straddles");
+  assert.equal(intervalSide({ lo: NaN, hi: NaN }, 0), "none");
 });
 
 Deno.test("line and log-linear fits recover known curves and skip unusable points", () => {

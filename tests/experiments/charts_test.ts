@@ -5,9 +5,11 @@ import {
   figureSpec,
   labelledBars,
   nominalScale,
+  proportionPanel,
   quant,
   ruleLayer,
 } from "../../experiments/charts.ts";
+import { interval } from "../../experiments/switching_chart.ts";
 
 const LONG = "USAM fit (dashed): mean ×2.37/step, typical trial ×1.34/step; linear stability: " +
   "mean ×3.95, typical ×1.55; SAM (Eq. 3) jumps in one step";
@@ -51,4 +53,23 @@ Deno.test("a figure with a long subtitle is no wider than its plot plus axes", a
   const svg = await renderSvg(spec);
   const width = Number(/<svg[^>]*width="([\d.]+)"/.exec(svg)![1]);
   assert.ok(width < 300 + 80, `svg width ${width}`);
+});
+
+Deno.test("interval points clamp unbounded bounds to the panel; panels draw rules and clip", () => {
+  const p = interval("share", 0.25, { mean: 0.9, lo: -Infinity, hi: Infinity }, [-0.5, 1.5]);
+  assert.deepEqual(p, { panel: "share", proportion: 0.25, mean: 0.9, lo: -0.5, hi: 1.5 });
+  const one = interval("gap", 0, { mean: 2, lo: NaN, hi: NaN });
+  assert.deepEqual([one.lo, one.hi], [2, 2], "no interval: no bar");
+  const panel = proportionPanel({
+    x: quant("proportion"),
+    yTitle: "share",
+    seeds: [],
+    seedField: "share",
+    points: [p],
+    color: "red",
+    rules: [0, 0.5, 1],
+    yDomain: [-0.5, 1.5],
+  });
+  assert.deepEqual(panel.layer[0].data.values, [{ v: 0 }, { v: 0.5 }, { v: 1 }]);
+  assert.equal(panel.layer[2].layer[0].mark.clip, true);
 });

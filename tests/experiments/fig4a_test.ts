@@ -104,6 +104,9 @@ Deno.test("fig4a writes the five files, and a rerun gives byte-identical data an
     assert.match(csv, /^kind,optimizer,step,u,v,loss,/);
     assert.match(csv, /\nendpoint,sgd,/);
     assert.match(csv, /\nrate,usam,/);
+    // Per-trial comparisons with their intervals (docs/statistics.md).
+    assert.match(csv, /\npaired,sam,[^\n]*,8,sharpness_drop,/);
+    assert.match(csv, /\npaired,usam,[^\n]*,log_growth,/);
   } finally {
     await Deno.remove(a, { recursive: true });
     await Deno.remove(b, { recursive: true });

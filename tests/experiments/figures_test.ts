@@ -151,8 +151,12 @@ Deno.test({
       args.push("--sharpness.examples", "64", "--sharpness.iterations", "2", "--workers", "1");
       const outcome = await quiet(() => runFigure(switchTask, [...args, "--out", out]));
       const csv = await Deno.readTextFile(join(out, "switch", "data.csv"));
-      // Per seed: full SGD (t = 2), the switch at 1, full USAM (t = 0); then 3 mean rows.
-      assert.equal(csv.trim().split("\n").length, 1 + 3 + 3);
+      // Per seed: full SGD (t = 2), the switch at 1, full USAM (t = 0); then 3 mean rows and
+      // the paired rows: 2 gaps at proportion 0, 2 gaps and 2 shares at 0.5 (one seed: no
+      // interval, empty lo and hi).
+      const lines = csv.trim().split("\n");
+      assert.equal(lines.length, 1 + 3 + 3 + 6);
+      assert.match(lines.at(-1)!, /^paired,0\.5,1,1,,1,.*,lambda_max_recovered,[^,]+,,$/);
       const spec = await Deno.readTextFile(join(out, "switch", "spec.vl.json"));
       assert.match(spec, /USAM training proportion/);
       assert.equal(

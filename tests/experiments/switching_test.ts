@@ -33,7 +33,7 @@ import {
 import { AT_SCALES, SMOKE_SETTINGS } from "../../experiments/settings.ts";
 import { runRecords, runStoreJobs } from "../../experiments/sweep.ts";
 import { TABLE_AT_SCALES, tableAtCells, tableAtChart } from "../../experiments/table_at.ts";
-import { atTrends } from "../../experiments/trends.ts";
+import { atTrends, verdictOf } from "../../experiments/trends.ts";
 import { HAVE_FMNIST } from "../_helpers.ts";
 
 // The smoke AT settings on 128 Fashion-MNIST images: 2 steps per epoch, PGD-2.
@@ -208,7 +208,10 @@ Deno.test("the table reads ST, the late switches, then full AT, and both charts 
   const cell = (row: string, column: string) =>
     cells.find((c) => c.row === row && c.column === column)?.value;
   assert.equal(cell("ST→AT at 3", "robust acc. (%)"), "48.00 ± 2.83");
-  assert.equal(cell("full AT", "robust gap to full AT (pp)"), "—");
+  assert.equal(cell("full AT", "robust gap to full AT (pp) [95 % CI]"), "—");
+  // ST→AT at 3: gaps 6 and 14 pp (mean 10, t_{0.975,1}·std/√2 = 12.706·4 = 50.82).
+  assert.equal(cell("ST→AT at 3", "robust gap to full AT (pp) [95 % CI]"), "10.00 [-40.82, 60.82]");
+  assert.equal(cell("ST", "share of full AT's robust gain [95 % CI]"), "—");
   assert.equal(cell("ST", "AT epochs"), "0 of 4");
   const table = await renderSvg(tableAtChart(result, config));
   assert.ok(table.includes("48.00 ± 2.83") && table.includes("full AT"));
@@ -216,21 +219,23 @@ Deno.test("the table reads ST, the late switches, then full AT, and both charts 
   assert.ok(figure.includes("AT training proportion"));
 });
 
-Deno.test("AT trends fail when late AT is not more robust than ST or far from full AT", () => {
+Deno.test("AT paired rows: per switch epoch, gaps and shares paired by seed", () => {
   const { result, config } = syntheticResult();
-  const weak = {
-    ...result,
-    runs: result.runs.map((r) => r.switchEpoch === 3 ? { ...r, robustAcc: r.robustAcc - 0.35 } : r),
-  };
-  const checks = atTrends("table-at", parseCsv(atTable(weak, config.epochs)));
-  assert.deepEqual(checks.map((c) => c.pass), [true, false, false]);
-  const noisy = {
-    ...result,
-    runs: result.runs.map((r) =>
-      r.switchEpoch === 0 ? { ...r, robustAcc: r.seed === 0 ? 0.05 : 0.6 } : r
-    ),
-  };
-  assert.equal(atTrends("fig6", parseCsv(atTable(noisy, config.epochs)))[0].pass, false);
+  const rows = parseCsv(atTable(result, config.epochs)).filter((r) => r.kind === "paired");
+  const row = (label: string, quantity: string) =>
+    rows.find((r) => r.label === label && r.quantity === quantity)!;
+  // Full AT − ST: 46 pp on both seeds, so the interval has no width (up to rounding).
+  assert.deepEqual(
+    ["mean", "lo", "hi", "n"].map((k) => Number(Number(row("ST", "robust_gap")[k]).toFixed(9))),
+    [46, 46, 46, 2],
+  );
+  // The late switch gains 40 and 32 pp over ST; its share (36)/(46) of full AT's gain.
+  assert.ok(Math.abs(Number(row("ST→AT at 3", "robust_gain").mean) - 36) < 1e-9);
+  assert.ok(Math.abs(Number(row("ST→AT at 3", "robust_recovered").mean) - 36 / 46) < 1e-9);
+  assert.equal(rows.filter((r) => r.label === "full AT").length, 0);
+  // Two seeds: the first claim is shown (both seeds agree exactly), the others unresolved.
+  const checks = atTrends("fig6", parseCsv(atTable(result, config.epochs)));
+  assert.deepEqual(checks.map(verdictOf), ["pass", "unresolved", "unresolved"]);
 });
 
 Deno.test("one switching sweep: phases, proportions and baselines of every direction", () => {

@@ -1,103 +1,301 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { parseCsv, toCsv } from "../../core/csv.ts";
+import { sha256Hex } from "../../core/hash.ts";
 import {
+  type AtResult,
+  type AtRun,
+  atTable,
+  ST_TO_AT,
+} from "../../experiments/adversarial_switch.ts";
+import { type Fig1Result, fig1Table } from "../../experiments/fig1.ts";
+import { FIG3_SWITCHING } from "../../experiments/fig3.ts";
+import { type Fig4cResult, fig4cTable } from "../../experiments/fig4c.ts";
+import {
+  type MeasuredRun,
+  type SwitchResult,
+  switchTable,
+} from "../../experiments/optimizer_switch.ts";
+import { PAIRED_COLUMNS, pairedDiff, pairedRow } from "../../experiments/paired.ts";
+import { allPass, checkSmoke, report } from "../../experiments/smoke_check.ts";
+import type { Switching } from "../../experiments/switching.ts";
+import {
+  atTrends,
   fig1Trends,
   fig3Trends,
+  fig4aTrends,
   fig4bTrends,
   fig4cTrends,
   fig5Trends,
-  noWorseThanSam,
+  intervalCheck,
+  type TrendCheck,
   TRENDS,
+  verdictOf,
 } from "../../experiments/trends.ts";
-import { allPass, checkSmoke } from "../../experiments/smoke_check.ts";
-import { join } from "node:path";
-import { sha256Hex } from "../../core/hash.ts";
 
-const rows = (columns: string[], values: Record<string, unknown>[]) =>
-  parseCsv(toCsv(columns, values as Record<string, number | string>[]));
-const SWITCH = ["kind", "proportion", "lambda_max", "lambda_max_std", "gap", "gap_std"];
+const verdicts = (checks: TrendCheck[]) => checks.map(verdictOf);
+const show = (checks: TrendCheck[]) => checks.map((c) => `${c.verdict} ${c.detail}`).join("\n");
+const cost = { planned: 1, independent: 1, spent: 1, savedFraction: 0 };
 
-Deno.test("fig3 trends: pass when a late switch is flat and close to SAM, fail otherwise", () => {
-  const good = rows(SWITCH, [
-    { kind: "mean", proportion: 0, lambda_max: 30, lambda_max_std: 2, gap: 1.0 },
-    { kind: "mean", proportion: 0.125, lambda_max: 14, lambda_max_std: 1, gap: 0.2 },
-    { kind: "mean", proportion: 1, lambda_max: 10, lambda_max_std: 1, gap: 0 },
-  ]);
-  assert.ok(fig3Trends(good).every((c) => c.pass), JSON.stringify(fig3Trends(good)));
-  const bad = rows(SWITCH, [
-    { kind: "mean", proportion: 0, lambda_max: 30, lambda_max_std: 25, gap: 0.1 },
-    { kind: "mean", proportion: 0.125, lambda_max: 29, lambda_max_std: 1, gap: 0.9, gap_std: 0.2 },
-    { kind: "mean", proportion: 1, lambda_max: 10, lambda_max_std: 1, gap: 0 },
-  ]);
-  assert.deepEqual(fig3Trends(bad).map((c) => c.pass), [false, false, false]);
+/** Three seeds' values of one run of a switching sweep. */
+type Three = [number, number, number];
+
+/**
+ * A synthetic optimizer switch of T = 16 with three seeds: per proportion p (0, `late`, 1)
+ * each seed's test error and λ_max.
+ */
+function switchCsv(
+  switching: Switching,
+  late: number,
+  values: Record<number, { err: Three; lambda: Three }>,
+) {
+  const T = 16;
+  const runs: MeasuredRun[] = [];
+  for (const [p, { err, lambda }] of Object.entries(values)) {
+    const proportion = Number(p);
+    const focusEpochs = Math.round(proportion * T);
+    const switchEpoch = switching.focus === "then" ? T - focusEpochs : focusEpochs;
+    for (const seed of [0, 1, 2]) {
+      runs.push({
+        seed,
+        switchEpoch,
+        proportion,
+        focusEpochs,
+        id: `r${seed}-${switchEpoch}`,
+        last: {} as MeasuredRun["last"],
+        testError: err[seed],
+        trainLoss: 0.1,
+        eigenvalues: [lambda[seed], lambda[seed] / 2],
+      });
+    }
+  }
+  assert.ok(Object.keys(values).map(Number).includes(late));
+  const result: SwitchResult = { switching, runs, cost, listing: [], datasets: {} };
+  return parseCsv(switchTable(result, T));
+}
+
+const SGD = { err: [20, 21.5, 22] as Three, lambda: [10, 11, 12.5] as Three };
+const SAM = { err: [15, 16.2, 17.1] as Three, lambda: [4, 5.2, 5.9] as Three };
+
+Deno.test("fig3: a late switch near SAM passes, one near SGD fails, disagreeing seeds unresolve", () => {
+  const p = 3 / 16;
+  const make = (late: typeof SGD, sam = SAM) =>
+    switchCsv(FIG3_SWITCHING, p, { 0: SGD, [p]: late, 1: sam });
+  const near = { err: [15.4, 16.1, 17.5] as Three, lambda: [4.6, 5.5, 6.6] as Three };
+  assert.deepEqual(
+    verdicts(fig3Trends(make(near))),
+    ["pass", "pass", "pass"],
+    show(fig3Trends(make(near))),
+  );
+  const farAway = { err: [20.2, 21.1, 22.3] as Three, lambda: [9.7, 10.9, 12.6] as Three };
+  const sharpSam = { err: SAM.err, lambda: [14, 15.5, 16.2] as Three };
+  assert.deepEqual(verdicts(fig3Trends(make(farAway, sharpSam))), ["fail", "fail", "fail"]);
+  const split = { err: [15.2, 21.4, 19] as Three, lambda: [4.3, 11.2, 7] as Three };
+  const noisySam = { err: [15, 24, 18] as Three, lambda: [4, 14, 7] as Three };
+  assert.deepEqual(
+    verdicts(fig3Trends(make(split, noisySam))),
+    ["unresolved", "unresolved", "unresolved"],
+    show(fig3Trends(make(split, noisySam))),
+  );
 });
 
-Deno.test("the test-error check is one-sided: beating full SAM passes, falling behind fails", () => {
-  assert.equal(noWorseThanSam(-2.6, -1.5, 0.7), true, "late better than SAM");
-  assert.equal(noWorseThanSam(0.5, 1.0, 0.1), true, "late behind SAM but less than SGD");
-  assert.equal(noWorseThanSam(1.5, 1.0, 0.1), false, "late further behind SAM than SGD");
-  assert.equal(noWorseThanSam(0.5, -1.0, 0.1), false, "SGD ahead of SAM does not excuse a gap");
-  assert.equal(noWorseThanSam(0.05, -1.0, 0.1), true, "within noise of SAM");
+Deno.test("fig5: early SAM near SGD passes, near SAM fails, disagreeing seeds unresolve", () => {
+  const fig5: Switching = { first: "sam", then: "sgd", focus: "first" };
+  const p = 0.25;
+  const make = (early: typeof SGD) => switchCsv(fig5, p, { 0: SGD, [p]: early, 1: SAM });
+  const nearSgd = { err: [19.8, 21.7, 21.6] as Three, lambda: [9.6, 11.3, 12.1] as Three };
+  assert.deepEqual(
+    verdicts(fig5Trends(make(nearSgd))),
+    ["pass", "pass"],
+    show(fig5Trends(make(nearSgd))),
+  );
+  const nearSam = { err: [15.2, 16.5, 17.2] as Three, lambda: [4.4, 5.6, 6.1] as Three };
+  assert.deepEqual(verdicts(fig5Trends(make(nearSam))), ["fail", "fail"]);
+  const split = { err: [15.1, 21.4, 18] as Three, lambda: [4.2, 11.1, 8] as Three };
+  assert.deepEqual(verdicts(fig5Trends(make(split))), ["unresolved", "unresolved"]);
+  // The largest proportion ≤ ½ is the one compared: a second, later one is ignored.
+  const both = switchCsv(fig5, p, { 0: SGD, [p]: nearSgd, 0.75: nearSam, 1: SAM });
+  assert.deepEqual(verdicts(fig5Trends(both)), ["pass", "pass"]);
 });
 
-Deno.test("fig1 trends: falling error, and a late switch that beats SAM passes", () => {
-  const make = (lateFinal: number) =>
-    rows(
-      ["kind", "curve", "epoch", "test_error", "test_error_std"],
-      ["SGD", "SAM", "SGD→SAM"].flatMap((curve) => [
-        { kind: "mean", curve, epoch: 1, test_error: 50, test_error_std: 1 },
-        {
-          kind: "mean",
-          curve,
-          epoch: 4,
-          test_error: curve === "SGD" ? 25.5 : curve === "SAM" ? 27 : lateFinal,
-          test_error_std: 0.5,
-        },
-      ]),
+/** A synthetic Figure 1: per curve, each seed's test error (%) at epochs 1 and 2. */
+function fig1Csv(errors: Record<"SGD" | "SAM" | "SGD→SAM", [Three, Three]>) {
+  const runs: Fig1Result["runs"] = [];
+  for (const [curve, [first, last]] of Object.entries(errors)) {
+    for (const seed of [0, 1, 2]) {
+      const records = [first[seed], last[seed]].map((e, epoch) => ({
+        epoch,
+        optimizer: "sgd" as const,
+        lr: 0.1,
+        trainLoss: 1,
+        trainAcc: 0.5,
+        testLoss: 1,
+        testAcc: 1 - e / 100,
+        seconds: 0,
+      }));
+      runs.push({ curve: curve as "SGD", seed, id: `${curve}${seed}`, records });
+    }
+  }
+  return parseCsv(fig1Table({ runs, cost, sweepRuns: [], datasets: {} }));
+}
+
+Deno.test("fig1: falling errors and a late switch at SAM's error pass; the reverse fails", () => {
+  const start: Three = [60, 62, 61];
+  const holds = fig1Csv({
+    SGD: [start, [20, 21.5, 22]],
+    SAM: [start, [15, 16.2, 17.1]],
+    "SGD→SAM": [start, [15.3, 16.1, 17.4]],
+  });
+  assert.deepEqual(verdicts(fig1Trends(holds)), ["pass", "pass", "pass", "pass", "pass"]);
+  const reverse = fig1Csv({
+    SGD: [[20, 21.5, 22], [60, 62, 61]],
+    SAM: [[20, 21.5, 22], [70, 71, 72.5]],
+    "SGD→SAM": [[20, 21.5, 22], [59.8, 62.3, 61.2]],
+  });
+  assert.deepEqual(verdicts(fig1Trends(reverse)), ["fail", "fail", "fail", "fail", "fail"]);
+  const split = fig1Csv({
+    SGD: [start, [20, 63, 40]],
+    SAM: [start, [30, 70, 10]],
+    "SGD→SAM": [start, [25, 70, 60]],
+  });
+  assert.deepEqual(
+    verdicts(fig1Trends(split)),
+    ["unresolved", "unresolved", "unresolved", "unresolved", "unresolved"],
+    show(fig1Trends(split)),
+  );
+});
+
+/** A synthetic AT sweep of T = 4 (ST, a switch at 3, full AT) with three seeds' robust accuracy. */
+function atCsv(robust: { st: Three; late: Three; full: Three }, seeds = [0, 1, 2]) {
+  const T = 4;
+  const runs: AtRun[] = [];
+  for (const [t, values] of [[T, robust.st], [3, robust.late], [0, robust.full]] as const) {
+    for (const seed of seeds) {
+      runs.push({
+        seed,
+        switchEpoch: t,
+        proportion: (T - t) / T,
+        focusEpochs: T - t,
+        id: `r${seed}-${t}`,
+        last: {} as AtRun["last"],
+        cleanAcc: 0.8,
+        cleanLoss: 0.5,
+        robustAcc: values[seed] / 100,
+        robustLoss: 1,
+        trainLoss: 0.5,
+      });
+    }
+  }
+  const result: AtResult = { switching: ST_TO_AT, runs, cost, listing: [], datasets: {} };
+  return parseCsv(atTable(result, T));
+}
+
+Deno.test("AT (fig6, table-at): robust late AT passes, late AT at ST's level fails", () => {
+  const st: Three = [20, 22, 21];
+  const full: Three = [58, 61, 60];
+  for (const figure of ["fig6", "table-at"]) {
+    const holds = atCsv({ st, late: [50, 54.5, 52], full });
+    assert.deepEqual(verdicts(TRENDS[figure](holds)), ["pass", "pass", "pass"]);
+    const fails = atCsv({ st, late: [18, 20.5, 19.2], full: [10, 12.5, 11] });
+    assert.deepEqual(verdicts(TRENDS[figure](fails)), ["fail", "fail", "fail"]);
+    const split = atCsv({ st, late: [60, 15, 40], full: [60, 15, 40] });
+    assert.deepEqual(
+      verdicts(TRENDS[figure](split)),
+      ["unresolved", "unresolved", "unresolved"],
+      show(TRENDS[figure](split)),
     );
-  assert.deepEqual(fig1Trends(make(24.3)).map((c) => c.pass), [true, true]);
-  assert.deepEqual(fig1Trends(make(29)).map((c) => c.pass), [true, false]);
-  assert.deepEqual(fig1Trends(make(60)).map((c) => c.pass), [false, false]);
+  }
+  // With one seed there is no interval: unresolved, and the detail says why.
+  const one = atTrends("fig6", atCsv({ st, late: [50, 54.5, 52], full }, [0]));
+  assert.deepEqual(verdicts(one), ["unresolved", "unresolved", "unresolved"]);
+  assert.ok(
+    one.every((c) => /no interval with n = 1.*fewer than 2 seeds/.test(c.detail)),
+    show(one),
+  );
 });
 
-Deno.test("fig5 trends: early SAM must stay nearer SGD's sharpness", () => {
-  const make = (early: number) =>
-    rows(SWITCH, [
-      { kind: "mean", proportion: 0, lambda_max: 30 },
-      { kind: "mean", proportion: 0.25, lambda_max: early },
-      { kind: "mean", proportion: 1, lambda_max: 10 },
-    ]);
-  assert.equal(fig5Trends(make(27))[0].pass, true);
-  assert.equal(fig5Trends(make(12))[0].pass, false);
+/** A synthetic Figure 4(c): per seed, the train loss and L″ as functions of λ. */
+function fig4cCsv(lines: { loss: (l: number) => number; curvature: (l: number) => number }[]) {
+  const lambdas = Array.from({ length: 15 }, (_, i) => Math.round((-0.2 + 0.1 * i) * 10) / 10);
+  const result: Fig4cResult = {
+    lines: lines.map((f, seed) => ({
+      seed,
+      rows: lambdas.map((lambda) => ({
+        split: "train",
+        lambda,
+        loss: f.loss(lambda),
+        acc: 0.9,
+        curvature: f.curvature(lambda),
+      })),
+    })),
+    cost,
+    sweepRuns: [],
+    datasets: {},
+  };
+  return parseCsv(fig4cTable(result));
+}
+
+Deno.test("fig4c: a valley passes, a barrier with a flat SGD end fails, disagreement unresolves", () => {
+  const valley = (k: number) => ({
+    loss: (l: number) => 0.1 + k * 0.2 * l * l,
+    curvature: (l: number) => 0.1 + k * l,
+  });
+  assert.deepEqual(verdicts(fig4cTrends(fig4cCsv([valley(1), valley(1.2), valley(0.9)]))), [
+    "pass",
+    "pass",
+  ]);
+  const barrier = (k: number) => ({
+    loss: (l: number) => 0.1 + k * Math.sin(Math.PI * Math.min(1, Math.max(0, l))),
+    curvature: (l: number) => 1 - k * l,
+  });
+  assert.deepEqual(verdicts(fig4cTrends(fig4cCsv([barrier(1), barrier(1.2), barrier(0.9)]))), [
+    "fail",
+    "fail",
+  ]);
+  const mixed = fig4cCsv([valley(1), barrier(1), valley(0.5)]);
+  assert.deepEqual(
+    verdicts(fig4cTrends(mixed)),
+    ["unresolved", "unresolved"],
+    show(fig4cTrends(mixed)),
+  );
+});
+
+/** Figure 4(a)'s paired rows from per-trial values (the rows `fig4aRows` writes). */
+function fig4aCsv(trials: { sam: number[]; usam: number[]; growth: number[] }) {
+  const map = (xs: number[]) => new Map(xs.map((x, i) => [i, x]));
+  const rows = [
+    pairedRow(pairedDiff("sharpness_drop", [map(trials.sam)], (d) => d), { optimizer: "sam" }),
+    pairedRow(pairedDiff("sharpness_drop", [map(trials.usam)], (d) => d), { optimizer: "usam" }),
+    pairedRow(pairedDiff("log_growth", [map(trials.growth)], (g) => g), { optimizer: "usam" }),
+  ];
+  return parseCsv(toCsv(["kind", "optimizer", "n", ...PAIRED_COLUMNS], rows));
+}
+
+Deno.test("fig4a: flatter ends and growth pass, sharper ends and decay fail, mixed unresolved", () => {
+  const holds = fig4aCsv({
+    sam: [7, 7.2, 6.9, 7.1],
+    usam: [2.5, 2.6, 2.4, 2.5],
+    growth: [0.4, 0.5, 0.45],
+  });
+  assert.deepEqual(verdicts(fig4aTrends(holds)), ["pass", "pass", "pass"]);
+  const fails = fig4aCsv({
+    sam: [-1, -1.2, -0.9],
+    usam: [-2, -2.1, -1.9],
+    growth: [-0.1, -0.12, -0.09],
+  });
+  assert.deepEqual(verdicts(fig4aTrends(fails)), ["fail", "fail", "fail"]);
+  const mixed = fig4aCsv({ sam: [5, -5, 1], usam: [3, -4, 0.5], growth: [0.5, -0.6, 0.1] });
+  assert.deepEqual(verdicts(fig4aTrends(mixed)), ["unresolved", "unresolved", "unresolved"]);
 });
 
 Deno.test("fig4b trends read the fitted growth of both variants", () => {
   const make = (sam: number, ascent: number) =>
-    rows(["kind", "variant", "growth"], [
+    parseCsv(toCsv(["kind", "variant", "growth"], [
       { kind: "fit", variant: "sam", growth: sam },
       { kind: "fit", variant: "ascent", growth: ascent },
-    ]);
+    ]));
   assert.deepEqual(fig4bTrends(make(1.3, 1.1)).map((c) => c.pass), [true, true]);
   assert.deepEqual(fig4bTrends(make(0.9, 1.1)).map((c) => c.pass), [false, true]);
-});
-
-Deno.test("fig4c trends: a barrier or a flat SGD end fails", () => {
-  const line = (loss: (l: number) => number, curv: (l: number) => number) =>
-    rows(
-      ["kind", "split", "lambda", "loss", "loss_std", "curvature"],
-      Array.from({ length: 11 }, (_, i) => i / 10).map((lambda) => ({
-        kind: "mean",
-        split: "train",
-        lambda,
-        loss: loss(lambda),
-        loss_std: 0.001,
-        curvature: curv(lambda),
-      })),
-    );
-  const valley = line((l) => 0.1 + 0.2 * l * l, (l) => 0.1 + l);
-  assert.deepEqual(fig4cTrends(valley).map((c) => c.pass), [true, true]);
-  const barrier = line((l) => 0.1 + Math.sin(Math.PI * l), (l) => 1 - l);
-  assert.deepEqual(fig4cTrends(barrier).map((c) => c.pass), [false, false]);
 });
 
 Deno.test("checkSmoke compares data.csv hashes with the lock and runs the trends", async () => {
@@ -137,31 +335,59 @@ Deno.test("checkSmoke compares data.csv hashes with the lock and runs the trends
   }
 });
 
-Deno.test("AT trends are registered for fig6 and table-at and read the mean rows", () => {
-  const columns = ["kind", "label", "proportion", "robust_acc", "robust_acc_std", "robust_gap"];
-  const make = (late: number) =>
-    rows(columns, [
-      {
-        kind: "mean",
-        label: "ST",
-        proportion: 0,
-        robust_acc: 20,
-        robust_acc_std: 2,
-        robust_gap: 40,
-      },
-      { kind: "mean", label: "late", proportion: 0.2, robust_acc: late, robust_acc_std: 3 },
-      {
-        kind: "mean",
-        label: "full",
-        proportion: 1,
-        robust_acc: 60,
-        robust_acc_std: 2,
-        robust_gap: 0,
-      },
-    ]);
-  for (const figure of ["fig6", "table-at"]) {
-    assert.deepEqual(TRENDS[figure](make(55)).map((c) => c.pass), [true, true, true]);
-    assert.deepEqual(TRENDS[figure](make(30)).map((c) => c.pass), [true, true, false]);
-    assert.deepEqual(TRENDS[figure](make(22)).map((c) => c.pass), [true, false, false]);
+Deno.test("smoke-check: unresolved passes, contradicted fails, identical AT files checked once", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    const write = async (figure: string, text: string) => {
+      await Deno.mkdir(join(out, figure), { recursive: true });
+      await Deno.writeTextFile(join(out, figure, "data.csv"), text);
+      return sha256Hex(text);
+    };
+    const csv = (late: Three, full: Three) => {
+      const rows = atCsv({ st: [20, 22, 21], late, full });
+      return toCsv(Object.keys(rows[0]), rows);
+    };
+    // Unresolved everywhere: passes, and says so.
+    const split = csv([60, 15, 40], [60, 15, 40]);
+    const lock = { fig6: await write("fig6", split), "table-at": await write("table-at", split) };
+    const checks = await checkSmoke(out, lock, ["fig6", "table-at"]);
+    assert.ok(allPass(checks));
+    assert.equal(checks[1].checkedAs, "fig6");
+    assert.deepEqual(checks[1].trends, []);
+    const lines = report(checks);
+    assert.ok(lines.some((l) => l.startsWith("  UNRESOLVED (not resolved at this scale) ")));
+    assert.ok(lines.some((l) => /identical to fig6's .* not run twice/.test(l)));
+    assert.match(lines[0], /guard the code path and the hash/);
+    assert.match(lines.at(-1)!, /0 shown, 3 not resolved at this scale, 0 contradicted/);
+    // A contradicted claim fails; a table with other numbers runs its own checks.
+    const bad = csv([18, 20.5, 19.2], [10, 12.5, 11]);
+    const lock2 = { fig6: lock.fig6, "table-at": await write("table-at", bad) };
+    const again = await checkSmoke(out, lock2, ["fig6", "table-at"]);
+    assert.equal(again[1].checkedAs, undefined);
+    assert.deepEqual(verdicts(again[1].trends), ["fail", "fail", "fail"]);
+    assert.equal(allPass(again), false);
+    assert.ok(report(again).some((l) => l.startsWith("  FAIL (contradicted) ")));
+  } finally {
+    await Deno.remove(out, { recursive: true });
   }
+});
+
+Deno.test("intervalCheck: a missing row or an interval touching the threshold is unresolved", () => {
+  const claim = {
+    figure: "f",
+    claim: "c",
+    what: "d",
+    side: "above" as const,
+    threshold: 0,
+    method: "t" as const,
+  };
+  const missing = intervalCheck({ ...claim, row: undefined });
+  assert.equal(missing.verdict, "unresolved");
+  assert.match(missing.detail, /no paired row in data\.csv/);
+  const row = (lo: string, hi: string) => ({ kind: "paired", n: "3", mean: "1", lo, hi });
+  assert.equal(intervalCheck({ ...claim, row: row("0", "2") }).verdict, "unresolved");
+  assert.equal(intervalCheck({ ...claim, row: row("0.5", "2") }).verdict, "pass");
+  const below = intervalCheck({ ...claim, row: row("-2", "-0.5") });
+  assert.deepEqual([below.verdict, below.pass], ["fail", false]);
+  assert.equal(intervalCheck({ ...claim, side: "below", row: row("-2", "-0.5") }).verdict, "pass");
 });

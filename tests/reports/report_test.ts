@@ -5,6 +5,7 @@ import { captionFor, FIGURE_ORDER } from "../../reports/captions.ts";
 import { chooseFigures, findFigureFolders, scaleRank } from "../../reports/discover.ts";
 import { anchorId, escapeHtml, scriptJson } from "../../reports/html.ts";
 import { csvAggregateTables, formatNumber, summaryBlocks } from "../../reports/numbers.ts";
+import { checksTable } from "../../reports/checks_view.ts";
 import { readVendorScripts, scriptSafe, VendorError } from "../../reports/vendor.ts";
 import { writeFigure } from "./_fixtures.ts";
 
@@ -260,4 +261,25 @@ Deno.test("html escaping: text, attributes, inline JSON and inlined scripts", ()
   assert.deepEqual(JSON.parse(json), { s: "</script><!-- \u2028" });
   assert.equal(scriptSafe('x = "</script>";'), 'x = "<\\/script>";');
   assert.throws(() => scriptSafe("a <!-- b"), VendorError);
+});
+
+Deno.test("checks table: each claim with its verdict in words; none for figures without checks", () => {
+  const csv = [
+    "kind,label,proportion,n,quantity,mean,lo,hi",
+    "paired,ST,0,3,robust_gap,40,35,45",
+    "paired,ST→AT at 3,0.25,3,robust_gain,-5,-8,-2",
+    "paired,ST→AT at 3,0.25,3,robust_recovered,0.4,-Infinity,Infinity",
+  ].join("\n");
+  const table = checksTable("fig6", csv)!;
+  assert.deepEqual(table.columns, ["claim", "verdict", "measured"]);
+  assert.deepEqual(table.rows.map((r) => r[1].text), [
+    "shown",
+    "contradicted",
+    "not resolved at this scale",
+  ]);
+  assert.match(
+    table.rows[0][2].text,
+    /= 40\.0 \[35\.0, 45\.0\] pp \(95 % t-interval, 2 df, n = 3\)/,
+  );
+  assert.equal(checksTable("train", csv), null);
 });
