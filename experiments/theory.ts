@@ -87,7 +87,16 @@ function timed<T>(f: () => T): [T, number] {
 }
 
 function section(name: TheorySection["name"], v: Verdict, seconds: number) {
-  return { summary: { pass: v.pass, line: v.line, ...v.numbers }, wallSeconds: seconds, name };
+  const control = {
+    detected: v.control.detected,
+    setting: v.control.setting,
+    line: v.control.line,
+  };
+  return {
+    summary: { pass: v.pass, line: v.line, ...v.numbers, control },
+    wallSeconds: seconds,
+    name,
+  };
 }
 
 /**
@@ -117,7 +126,7 @@ export function computeTheory(
   log(verdictLine(p1.verdict));
   const [p2, t2] = timed(() => computeP2(config.p2));
   log(verdictLine(p2.verdict));
-  const [p4, t4] = timed(() => computeP4(ctx, config.p4));
+  const [p4, t4] = timed(() => computeP4(ctx, config.p4, config.power));
   log(verdictLine(p4.verdict));
   const verdicts = [p1.verdict, p2.verdict, p3.verdict, p4.verdict];
   const sections: TheorySection[] = [
@@ -148,8 +157,12 @@ export function computeTheory(
       summary: {
         passed: verdicts.filter((v) => v.pass).length,
         failed: verdicts.filter((v) => !v.pass).length,
+        controlsDetected: verdicts.filter((v) => v.control.detected).length,
         table: summaryTable(verdicts),
         ...Object.fromEntries(verdicts.map((v) => [v.claim, v.pass ? "PASS" : "FAIL"])),
+        controls: Object.fromEntries(
+          verdicts.map((v) => [v.claim, v.control.detected ? "detected" : "MISSED"]),
+        ),
       },
       wallSeconds: tCtx + tBand + t1 + t2 + t3 + t4,
     },
