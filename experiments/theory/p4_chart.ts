@@ -42,7 +42,9 @@ export const P4_COLUMNS = [
 
 /**
  * The rows of P4's `data.csv` (kinds: constant, run, control_run (f = x⁴, the negative
- * control), mini_batch (shared-batch USAM on least squares), curve).
+ * control), mini_batch (shared-batch USAM on least squares: `fitted_rate` the exact growth
+ * factor of E[L̃], `bound_rate` its certified upper bound, `loss` the mean over trials of
+ * L_T/L₀), curve).
  */
 export function p4Rows(result: P4Result): Record<string, Cell>[] {
   const m = result.miniBatch;
