@@ -319,16 +319,31 @@ export function fig4aTrends(rows: Row[]): TrendCheck[] {
   ];
 }
 
-/** The theory checks (P1–P4): every claim's verdict in the summary table is PASS. */
+/**
+ * The theory checks (P1–P4): every claim's check row in the summary table is PASS, and its
+ * negative control row (the same check run outside the theorem's assumptions) is `detected`,
+ * i.e. the check said FAIL there. Rows without a `kind` column count as check rows.
+ */
 export function theoryTrends(rows: Row[]): TrendCheck[] {
-  return ["P1", "P2", "P3", "P4"].map((claim) => {
-    const row = rows.find((r) => r.claim === claim);
-    return {
-      figure: "theory",
-      claim: `${claim} ${row?.statement ?? "(missing)"} holds numerically`,
-      pass: row?.verdict === "PASS",
-      detail: row ? `${row.verdict}: ${row.measured}` : "no row",
-    };
+  return ["P1", "P2", "P3", "P4"].flatMap((claim) => {
+    const check = rows.find((r) => r.claim === claim && (r.kind ?? "check") === "check");
+    const control = rows.find((r) => r.claim === claim && r.kind === "control");
+    return [
+      {
+        figure: "theory",
+        claim: `${claim} ${check?.statement ?? "(missing)"} holds numerically`,
+        pass: check?.verdict === "PASS",
+        detail: check ? `${check.verdict}: ${check.measured}` : "no row",
+      },
+      {
+        figure: "theory",
+        claim: `${claim}'s check fails outside the theorem's assumptions (negative control)`,
+        pass: control?.verdict === "detected",
+        detail: control
+          ? `${control.verdict}: ${control.statement}: ${control.measured}`
+          : "no row",
+      },
+    ];
   });
 }
 

@@ -7,12 +7,13 @@
  * exact infimum γ) and SGD's (Wu et al.). SGD's real stability edge, where the exact growth
  * factor of E[L̃] under SGD reaches 1, lies below SGD's necessary bound, so the constructed
  * minimum is placed between USAM's bound and SGD's exact edge: there SGD is stable (exactly)
- * and USAM provably unstable (C > 1).
+ * and USAM's condition fails (C > 1). USAM runs as the paper's Eq. 4 (one batch for both
+ * passes); its exact edge with independent ascent and descent batches is kept as a variant.
  *
  * @module
  */
 import { scaleProblem } from "../../models/theory/least_squares.ts";
-import { momentGrowthFactor } from "../../models/theory/second_moment.ts";
+import { type BatchPairing, momentGrowthFactor } from "../../models/theory/second_moment.ts";
 import { stabilityBand, usamStabilityCondition } from "../../models/theory/stability_bound.ts";
 import { type LsContext, type LsInstance, lsInstance } from "./ls_setup.ts";
 
@@ -50,9 +51,11 @@ export interface Band {
   /** USAM's necessary bound on ‖H‖_F² (Thm 4.1) and SGD's (Wu et al.). */
   usamMax: number;
   sgdMax: number;
-  /** ‖H‖_F² where the exact growth factor of SGD / USAM crosses 1. */
+  /** ‖H‖_F² where the exact growth factor of SGD / USAM (shared batch, Eq. 4) crosses 1. */
   sgdExact: number;
   usamExact: number;
+  /** The same edge for USAM with independent ascent and descent batches (the variant). */
+  usamExactIndependent: number;
   /** usamMax < sgdExact: SGD-stable minima that fail USAM's condition exist. */
   nonEmpty: boolean;
   /** The constructed minimum: the problem scaled to the target ‖H‖_F². */
@@ -70,11 +73,16 @@ function scaled(ctx: LsContext, s: number): LsInstance {
 }
 
 /** ‖H‖_F² at which the exact growth factor crosses 1 (bisection on the log of the scale). */
-function exactEdge(ctx: LsContext, options: BandOptions, rho: number): number {
+function exactEdge(
+  ctx: LsContext,
+  options: BandOptions,
+  rho: number,
+  batches: BatchPairing = "shared",
+): number {
+  const hyper = { eta: options.eta, rho, batch: options.batch, batches };
   const grows = (s: number) =>
-    momentGrowthFactor(scaled(ctx, s).spectrum, { eta: options.eta, rho, batch: options.batch }, {
-      iterations: options.iterations,
-    }).factor > 1;
+    momentGrowthFactor(scaled(ctx, s).spectrum, hyper, { iterations: options.iterations })
+      .factor > 1;
   let lo = -8;
   let hi = 8;
   if (grows(Math.exp(lo)) || !grows(Math.exp(hi))) {
@@ -96,6 +104,7 @@ export function computeBand(ctx: LsContext, options: BandOptions): Band {
   const { usamMax, sgdMax } = stabilityBand({ eta, rho, batch, gamma });
   const sgdExact = exactEdge(ctx, options, 0);
   const usamExact = exactEdge(ctx, options, rho);
+  const usamExactIndependent = exactEdge(ctx, options, rho, "independent");
   const targetF = usamMax ** (1 - options.position) * sgdExact ** options.position;
   const targetScale = (targetF / f0) ** 0.25;
   const lo = Math.log(Math.min(usamExact, usamMax) / 3);
@@ -105,8 +114,9 @@ export function computeBand(ctx: LsContext, options: BandOptions): Band {
     const scale = (frobenius2 / f0) ** 0.25;
     const { spectrum } = scaled(ctx, scale);
     const growth = (r: number) =>
-      momentGrowthFactor(spectrum, { eta, rho: r, batch }, { iterations: options.iterations })
-        .factor;
+      momentGrowthFactor(spectrum, { eta, rho: r, batch, batches: "shared" }, {
+        iterations: options.iterations,
+      }).factor;
     const cond = (r: number) =>
       usamStabilityCondition({ eta, rho: r, batch, gamma, frobenius2: spectrum.frobenius2 })
         .growthBound;
@@ -121,7 +131,7 @@ export function computeBand(ctx: LsContext, options: BandOptions): Band {
   });
   const target = scaled(ctx, targetScale);
   const at = (r: number) =>
-    momentGrowthFactor(target.spectrum, { eta, rho: r, batch }, options).factor;
+    momentGrowthFactor(target.spectrum, { eta, rho: r, batch, batches: "shared" }, options).factor;
   return {
     options,
     gamma,
@@ -129,6 +139,7 @@ export function computeBand(ctx: LsContext, options: BandOptions): Band {
     sgdMax,
     sgdExact,
     usamExact,
+    usamExactIndependent,
     nonEmpty: usamMax < sgdExact,
     target,
     targetScale,

@@ -5,9 +5,10 @@
  * Streams (core/random.ts): data from (seed, theory/data/x) and (seed, theory/data/theta-star),
  * the start direction from (seed, theory/data/start), γ's random directions from
  * (seed, theory/gamma/directions); a trial's batches from the key its caller names. Each step
- * draws the ascent batch, then the descent batch (B indices each, with replacement), also for
- * SGD (which uses only the descent batch), so SGD and USAM in the same trial see the same
- * descent batches.
+ * draws one batch of B indices with replacement, used by both passes (`shared`, the paper's
+ * Eq. 4), or an ascent and then a descent batch (`independent`, the proofs' two-half form);
+ * SGD draws the same way and uses the descent batch, so SGD and USAM in the same trial see the
+ * same descent batches.
  *
  * @module
  */
@@ -27,6 +28,7 @@ import {
   lsUsamStep,
   rangeCoordinates,
 } from "../../models/theory/least_squares.ts";
+import type { BatchPairing } from "../../models/theory/second_moment.ts";
 
 /** The data settings of the least-squares problem. */
 export interface LsDataConfig {
@@ -111,6 +113,8 @@ export interface TrialOptions {
   eta: number;
   rho: number;
   batch: number;
+  /** One batch for both passes (Eq. 4) or independent ascent and descent batches. */
+  batches: BatchPairing;
   steps: number;
   trials: number;
   /** The stream of trial i. */
@@ -140,7 +144,7 @@ export function runLsTrials(instance: LsInstance, options: TrialOptions): TrialR
   const curves: Float64Array[] = [];
   let capped = 0;
   const ascent = new Int32Array(batch);
-  const descent = new Int32Array(batch);
+  const descent = options.batches === "shared" ? ascent : new Int32Array(batch);
   for (let trial = 0; trial < options.trials; trial++) {
     const rng = createRng(options.key(trial));
     const curve = options.curves ? new Float64Array(steps + 1).fill(Infinity) : null;
@@ -149,7 +153,7 @@ export function runLsTrials(instance: LsInstance, options: TrialOptions): TrialR
     let ratio = 1;
     for (let t = 1; t <= steps; t++) {
       for (let j = 0; j < batch; j++) ascent[j] = rng.int(problem.n);
-      for (let j = 0; j < batch; j++) descent[j] = rng.int(problem.n);
+      if (descent !== ascent) { for (let j = 0; j < batch; j++) descent[j] = rng.int(problem.n); }
       theta = lsUsamStep(problem, theta, { eta, rho, ascent, descent });
       // Without curves the loss is only needed at the end and for the cap (every 10 steps).
       if (curve === null && t !== steps && t % 10 !== 0) continue;

@@ -35,7 +35,11 @@ export const P1_COLUMNS = [
   "value",
 ] as const;
 
-/** The rows of P1's `data.csv` (kinds: curve per optimizer and step; rate). */
+/**
+ * The rows of P1's `data.csv` (kinds: curve per optimizer and step; rate). Optimizers: sgd,
+ * usam (shared batch, Eq. 4), usam_independent (the variant, exact only) and usam_full_batch
+ * (the negative control, exact only).
+ */
 export function p1Rows(result: P1Result): Record<string, Cell>[] {
   const rows: Record<string, Cell>[] = [];
   const curve = (optimizer: string, s: TrialStats, exact: Float64Array, bound: boolean) =>
@@ -54,6 +58,10 @@ export function p1Rows(result: P1Result): Record<string, Cell>[] {
     );
   curve("sgd", result.sgd, result.exactSgd, false);
   curve("usam", result.usam, result.exactUsam, true);
+  const exactOnly = (optimizer: string, exact: Float64Array) =>
+    exact.forEach((value, step) => rows.push({ kind: "curve", optimizer, step, exact: value }));
+  exactOnly("usam_independent", result.exactIndependent);
+  exactOnly("usam_full_batch", result.fullBatch);
   const rates: [string, number | null][] = [
     ["C (Corollary 4.2 lower bound)", result.bound],
     ["mean of trials, fitted", result.fitMean],
@@ -73,7 +81,28 @@ const SERIES = [
   { label: "lower bound Cᵗ", field: "bound", opt: "bound", dash: [6, 3], width: 1.5 },
   { label: "SGD exact E[L̃]", field: "exact", opt: "sgd", dash: [1, 0], width: 3 },
   { label: "SGD mean of trials", field: "mc_mean", opt: "sgd", dash: [1, 0], width: 1.5 },
+  {
+    label: "variant: independent batches, exact",
+    field: "exact",
+    opt: "usam_independent",
+    dash: [4, 2],
+    width: 1.5,
+  },
+  {
+    label: "control: full batch (no noise)",
+    field: "exact",
+    opt: "usam_full_batch",
+    dash: [1, 2],
+    width: 1.5,
+  },
 ] as const;
+
+const SERIES_COLORS: Record<(typeof SERIES)[number]["opt"], string> = {
+  ...OPTIMIZER_COLORS,
+  bound: "black",
+  usam_independent: "#6b8e23",
+  usam_full_batch: "#7f7f7f",
+};
 
 /** Left panel: every series on a log axis, thick and thin lines, USAM's 10–90 % band. */
 function curvesPanel(curves: Record<string, Cell>[]): Fragment {
@@ -109,7 +138,7 @@ function curvesPanel(curves: Record<string, Cell>[]): Fragment {
           color: nominalScale(
             "series",
             labels,
-            SERIES.map((s) => s.opt === "bound" ? "black" : OPTIMIZER_COLORS[s.opt]),
+            SERIES.map((s) => SERIES_COLORS[s.opt]),
           ),
           strokeDash: nominalScale("series", labels, SERIES.map((s) => s.dash)),
         },
@@ -130,7 +159,8 @@ export function p1Chart(result: P1Result, band: Band, options: P1Options): Chart
       `Least squares scaled into the band: ‖H‖_F² = ${fmt(result.frobenius2)}, η = ${eta}, ` +
       `ρ = ${rho}, B = ${batch}; both optimizers start at the same θ₀ near θ*.`,
       `${options.trials} seeded trials (shaded: USAM's 10–90 %); growth fitted over steps ` +
-      `${options.fitFrom}–${options.fitTo}; C uses the worst-case alignment γ (exact inf).`,
+      `${options.fitFrom}–${options.fitTo}; C uses the worst-case alignment γ (exact inf). ` +
+      `USAM shares one batch between its two passes (Eq. 4).`,
     ],
     width: 900,
   }, {

@@ -9,7 +9,7 @@ import type { ChartSpec } from "../../core/render.ts";
 import { type FullBatchSam, usamEscapeRho } from "../../models/theory/subquadratic.ts";
 import { fmt } from "../../core/format.ts";
 import { chartTitle, figureSpec, type Fragment, quant, ruleLayer } from "../charts.ts";
-import type { P2Options, P2Result } from "./p2_valley.ts";
+import { type P2Options, type P2Result, valleyRhoBound } from "./p2_valley.ts";
 
 /** Columns of `theory-p2/data.csv`. */
 export const P2_COLUMNS = [
@@ -21,11 +21,12 @@ export const P2_COLUMNS = [
   "inside",
   "rho_star",
   "all_rho",
+  "rho_bound",
   "step",
   "theta",
 ] as const;
 
-/** The rows of P2's `data.csv` (kinds: cell, threshold, trajectory). */
+/** The rows of P2's `data.csv` (kinds: cell, threshold with the ρ bound, control, trajectory). */
 export function p2Rows(result: P2Result): Record<string, Cell>[] {
   return [
     ...result.cells.map((c) => ({
@@ -42,9 +43,26 @@ export function p2Rows(result: P2Result): Record<string, Cell>[] {
       eta: x.eta,
       rho_star: x.rhoStar,
       all_rho: x.all,
+      rho_bound: finiteOrNull(valleyRhoBound(result.valley, x.eta, x.variant)),
     })),
+    {
+      kind: "control",
+      variant: result.controlCell.variant,
+      eta: result.controlCell.eta,
+      rho: result.controlCell.rho,
+      max_abs_over_b: result.controlCell.maxAbs,
+      inside: result.controlCell.inside,
+      rho_bound: finiteOrNull(
+        valleyRhoBound(result.valley, result.controlCell.eta, result.controlCell.variant),
+      ),
+    },
     ...result.trajectory.map((p) => ({ kind: "trajectory", variant: "usam", ...p })),
   ];
+}
+
+/** Infinity (no bound needed) and null (no bound) both as an empty cell. */
+function finiteOrNull(x: number | null): number | null {
+  return x !== null && Number.isFinite(x) ? x : null;
 }
 
 /** Half the gap to the neighbours of each value in a sorted list: the cell edges of a heatmap. */
@@ -88,6 +106,10 @@ function heatPanel(result: P2Result, options: P2Options, variant: FullBatchSam):
   const rhoStar = result.thresholds.filter((x) =>
     x.variant === variant && !x.all && x.rhoStar !== null
   );
+  const bound = Array.from({ length: 120 }, (_, i) => {
+    const eta = etaEdge * (1 + (0.5 * (i + 1)) / 121);
+    return { eta, rho: valleyRhoBound(options, eta, variant) };
+  }).filter((p) => p.rho !== null && p.rho <= rhoTop);
   const axis = { scale: { nice: false, zero: false } };
   return {
     title: variant === "usam"
@@ -119,6 +141,7 @@ function heatPanel(result: P2Result, options: P2Options, variant: FullBatchSam):
         point: { color: "black", size: 14 },
         strokeWidth: 1,
       }),
+      lineLayer(bound, "rho", { color: "#ffd700", strokeWidth: 2.5 }),
       ...(variant === "usam"
         ? [lineLayer(escape, "rho", { color: "white", strokeDash: [4, 3], strokeWidth: 1.5 })]
         : []),
@@ -163,7 +186,8 @@ export function p2Chart(result: P2Result, options: P2Options): ChartSpec {
       `L(θ) = a(√(b² + θ²) − b), a = ${options.a}, b = ${options.b}; color: largest |θ_t|/b over ` +
       `${options.starts} starts in (−b, b) and ${options.steps} steps (red: left the valley).`,
       "Vertical line: ηa = 2b; left of it |θ_t| < max(|θ₀|, ηa) ≤ 2b for every ρ. " +
-      "Black points: ρ*(η), the largest ρ of the sweep up to which every start stays inside.",
+      "Black points: ρ*(η), the largest ρ of the sweep up to which every start stays inside. " +
+      "Gold: the ρ bound checked for 2b < ηa < 3b, (b/a)(3b − ηa)/(ηa − 2b) (USAM), 3b − ηa (SAM).",
     ],
     width: 1100,
   }, {

@@ -1,13 +1,29 @@
 /**
  * P2, Proposition 4.1 (SAM stays in the valley) on the 1-D sub-quadratic loss
- * L(θ) = a(√(b² + θ²) − b) with full-batch SAM and USAM (models/theory/subquadratic.ts).
+ * L(θ) = a(√(b² + θ²) − b) with full-batch USAM (the theory's variant; full batch is what the
+ * proposition assumes, so Eq. 4's batch pairing does not arise) and SAM
+ * (models/theory/subquadratic.ts).
  *
- * For every (η, ρ) of a sweep, starts spread over (−b, b) run for a fixed number of steps;
- * a setting keeps the valley when no start ever reaches |θ| ≥ 2b. Per η, ρ* is the largest ρ
- * of the sweep up to which every setting keeps the valley. The check (on USAM, the theory's
- * variant, and on SAM): (a) for ηa ≤ 2b every ρ keeps every start inside, as the bound
- * |θ_t| < max(|θ₀|, ηa) says; (b) at the headline setting USAM escapes the minimum
- * exponentially (it is linearly unstable there) and still stays inside.
+ * For every (η, ρ) of a sweep, starts spread over (−b, b) run for a fixed number of steps; a
+ * setting keeps the valley when no start ever reaches |θ| ≥ 2b. With ηa ≤ 2b the bound
+ * |θ_t| < max(|θ₀|, ηa) keeps every start inside whatever ρ is, so the proposition's
+ * condition on ρ, "expressed through a", only matters for ηa > 2b. There the check tests the
+ * ρ bound reconstructed below (docs/theory.md):
+ *
+ *     USAM: ρ ≤ (b/a)·(3b − ηa)/(ηa − 2b),   SAM: ρ ≤ 3b − ηa,   for 2b < ηa < 3b.
+ *
+ * Derivation: for θ ∈ [0, 2b) the ascent point u (θ + ρL′(θ) or θ + ρ) lies on θ's side and
+ * L′(u) = a·u/√(b² + u²) < a·min(1, u/b). The next iterate θ − ηL′(u) stays above −2b when
+ * ηa ≤ θ + 2b (always for θ ≥ ηa − 2b) or, using L′(u) ≤ au/b with u ≤ θ(1 + ρa/b) (USAM) or
+ * u = θ + ρ (SAM), when the worst case θ = ηa − 2b still lands inside; that is the bound.
+ *
+ * The check (all must hold): (1) every setting with ηa ≤ 2b keeps every start inside; (2)
+ * every setting with 2b < ηa < 3b and ρ within the bound keeps every start inside (and there
+ * are such settings); (3) at the headline setting USAM escapes the minimum exponentially (it
+ * is linearly unstable there) and still stays inside.
+ *
+ * Negative control: one setting with ηa > 2b and ρ far above the bound (outside the
+ * proposition's condition); a start must leave (−2b, 2b), so the check says FAIL there.
  *
  * No randomness: the starts are a grid.
  *
@@ -22,7 +38,7 @@ import {
 } from "../../models/theory/subquadratic.ts";
 import { fmt } from "../../core/format.ts";
 import { fitLogLinear } from "../../core/stats.ts";
-import type { Verdict } from "./common.ts";
+import type { Control, Verdict } from "./common.ts";
 
 /** Settings of P2. */
 export interface P2Options extends SubquadraticValley {
@@ -33,6 +49,19 @@ export interface P2Options extends SubquadraticValley {
   steps: number;
   /** The headline run: USAM from θ₀ = start·b at (eta, rho). */
   trajectory: { eta: number; rho: number; start: number; steps: number };
+  /** The negative control: a USAM setting with ηa > 2b and ρ above the bound. */
+  control: { eta: number; rho: number };
+}
+
+/**
+ * The largest ρ for which the reconstructed Proposition 4.1 keeps (−2b, 2b) invariant at this
+ * η (see the module doc): Infinity for ηa ≤ 2b, null for ηa ≥ 3b (the bound says nothing).
+ */
+export function valleyRhoBound(v: SubquadraticValley, eta: number, variant: FullBatchSam) {
+  const step = eta * v.a;
+  if (step <= 2 * v.b) return Infinity;
+  if (step >= 3 * v.b) return null;
+  return variant === "usam" ? (v.b / v.a) * (3 * v.b - step) / (step - 2 * v.b) : 3 * v.b - step;
 }
 
 /** The variants P2 sweeps, USAM first (the one the theory is about). */
@@ -63,6 +92,10 @@ export interface P2Result {
   /** Per-step growth of |θ| fitted over the escape, and the linearization's |1 − η(a/b)(1 + ρa/b)|. */
   escapeFit: number | null;
   escapePredicted: number;
+  /** The valley's constants. */
+  valley: SubquadraticValley;
+  /** The control setting's excursion over every start. */
+  controlCell: P2Cell;
   verdict: Verdict;
 }
 
@@ -71,10 +104,20 @@ export function p2Starts(b: number, starts: number): number[] {
   return Array.from({ length: starts }, (_, k) => b * (-1 + (2 * k + 1) / starts));
 }
 
-/** Runs the sweep, the headline trajectory and the check. */
+/** The largest |θ_t|/b over every start of the sweep at one setting (capped at 3). */
+function excursion(options: P2Options, variant: FullBatchSam, eta: number, rho: number) {
+  const valley = { a: options.a, b: options.b };
+  let max = 0;
+  for (const s of p2Starts(options.b, options.starts)) {
+    const run = { eta, rho, variant, steps: options.steps, stopAt: 3 * options.b };
+    max = Math.max(max, subquadraticExcursion(valley, s, run));
+  }
+  return Math.min(max, 3 * options.b) / options.b;
+}
+
+/** Runs the sweep, the headline trajectory, the control and the check. */
 export function computeP2(options: P2Options): P2Result {
   const valley = { a: options.a, b: options.b };
-  const starts = p2Starts(options.b, options.starts);
   const rhos = [...options.rhos].sort((x, y) => x - y);
   const cells: P2Cell[] = [];
   const thresholds: P2Threshold[] = [];
@@ -83,13 +126,9 @@ export function computeP2(options: P2Options): P2Result {
       let rhoStar: number | null = null;
       let broken = false;
       for (const rho of rhos) {
-        let max = 0;
-        for (const s of starts) {
-          const run = { eta, rho, variant, steps: options.steps, stopAt: 3 * options.b };
-          max = Math.max(max, subquadraticExcursion(valley, s, run));
-        }
-        const inside = max < 2 * options.b;
-        cells.push({ variant, eta, rho, maxAbs: Math.min(max, 3 * options.b) / options.b, inside });
+        const maxAbs = excursion(options, variant, eta, rho);
+        const inside = maxAbs < 2;
+        cells.push({ variant, eta, rho, maxAbs, inside });
         if (!inside) broken = true;
         if (!broken) rhoStar = rho;
       }
@@ -112,20 +151,60 @@ export function computeP2(options: P2Options): P2Result {
   const escapeFit =
     fitLogLinear(trajectory.map((p) => Math.abs(p.theta)), { to: linear - 1 })?.rate ??
       null;
-  const base = { cells, thresholds, trajectory, escapeFit, escapePredicted };
+  const c = options.control;
+  const controlCell: P2Cell = {
+    variant: "usam",
+    eta: c.eta,
+    rho: c.rho,
+    maxAbs: excursion(options, "usam", c.eta, c.rho),
+    inside: false,
+  };
+  controlCell.inside = controlCell.maxAbs < 2;
+  const base = { cells, thresholds, trajectory, escapeFit, escapePredicted, valley, controlCell };
   return { ...base, verdict: p2Verdict(base, options) };
+}
+
+/** The outcome of the P2 check on a set of cells. */
+export interface P2Check {
+  pass: boolean;
+  /** Cells with ηa ≤ 2b, and those that let a start leave. */
+  lemmaCells: number;
+  lemmaLeaves: number;
+  /** Cells with 2b < ηa < 3b within the ρ bound, and those that let a start leave. */
+  boundCells: number;
+  boundLeaves: number;
+  /** The headline run escapes the minimum and stays inside (true when not judged). */
+  headline: boolean;
+}
+
+/** Parts 1 and 2 on `cells`, part 3 as given (see the module doc). */
+export function p2Check(cells: P2Cell[], v: SubquadraticValley, headline: boolean): P2Check {
+  const lemma = cells.filter((c) => c.eta * v.a <= 2 * v.b);
+  const bounded = cells.filter((c) => {
+    const bound = valleyRhoBound(v, c.eta, c.variant);
+    return c.eta * v.a > 2 * v.b && bound !== null && c.rho <= bound;
+  });
+  const lemmaLeaves = lemma.filter((c) => !c.inside).length;
+  const boundLeaves = bounded.filter((c) => !c.inside).length;
+  return {
+    pass: lemmaLeaves === 0 && bounded.length > 0 && boundLeaves === 0 && headline,
+    lemmaCells: lemma.length,
+    lemmaLeaves,
+    boundCells: bounded.length,
+    boundLeaves,
+    headline,
+  };
 }
 
 function p2Verdict(r: Omit<P2Result, "verdict">, options: P2Options): Verdict {
   const { a, b } = options;
-  const bounded = r.cells.filter((c) => c.eta * a <= 2 * b);
-  const boundHolds = bounded.every((c) => c.inside);
   const t = options.trajectory;
   const maxAbs = Math.max(...r.trajectory.map((p) => Math.abs(p.theta)));
   const unstable = t.rho > usamEscapeRho(options, t.eta) && t.eta * a / b < 2;
   const escaped = maxAbs >= 100 * Math.abs(t.start * b) && maxAbs >= b / 10;
   const stays = maxAbs < 2 * b;
-  const pass = bounded.length > 0 && boundHolds && unstable && escaped && stays;
+  const check = p2Check(r.cells, options, unstable && escaped && stays);
+  const control = p2Control(r.controlCell, options);
   // The largest η up to which every η of the sweep keeps every ρ inside.
   const allUpTo = (v: FullBatchSam) => {
     let last = NaN;
@@ -154,22 +233,25 @@ function p2Verdict(r: Omit<P2Result, "verdict">, options: P2Options): Verdict {
   return {
     claim: "P2",
     statement: "Proposition 4.1 (stays in the valley)",
-    pass,
+    pass: check.pass,
     line:
-      `L = ${a}(√(${b}² + θ²) − ${b}), ${options.starts} starts in (−b, b), ${options.steps} steps: ` +
-      `for ηa ≤ 2b all ${bounded.length} (variant, η, ρ) keep every start in (−2b, 2b): ${
-        boundHolds ? "yes" : "NO"
-      }. USAM: ${describe("usam")}. SAM: ${describe("sam")}. At η = ${t.eta}, ρ = ${t.rho} ` +
+      `L = ${a}(√(${b}² + θ²) − ${b}), full batch, ${options.starts} starts in (−b, b), ${options.steps} steps: ` +
+      `${describeCheck(check)}. USAM: ${describe("usam")}. SAM: ${
+        describe("sam")
+      }. At η = ${t.eta}, ρ = ${t.rho} ` +
       `USAM escapes θ₀ = ${t.start}b at ×${fmt(r.escapeFit)}/step (linearization ×${
         fmt(r.escapePredicted)
       }) and stays within |θ| ≤ ${fmt(maxAbs / b)}b`,
-    measured: `every ρ ≤ ${fmt(Math.max(...options.rhos))} stays for η ≤ ${
-      P2_VARIANTS.map((v) => `${fmt(allUpTo(v))} (${v})`).join(", ")
-    }; escape ×${fmt(r.escapeFit)}/step, max |θ| ${fmt(maxAbs / b)}b`,
-    predicted: `stays in (−2b, 2b) for small ρ; |θ_t| < max(|θ₀|, ηa)`,
+    measured: `${check.boundCells - check.boundLeaves}/${check.boundCells} within the ρ bound ` +
+      `(2b < ηa < 3b) stay; every ρ ≤ ${fmt(Math.max(...options.rhos))} stays for η ≤ ${
+        P2_VARIANTS.map((v) => `${fmt(allUpTo(v))} (${v})`).join(", ")
+      }; escape ×${fmt(r.escapeFit)}/step, max |θ| ${fmt(maxAbs / b)}b`,
+    predicted: `stays in (−2b, 2b) for ρ ≤ (b/a)(3b − ηa)/(ηa − 2b) (USAM), 3b − ηa (SAM)`,
     numbers: {
-      boundHolds,
-      settingsUnderBound: bounded.length,
+      lemmaSettings: check.lemmaCells,
+      lemmaSettingsLeaving: check.lemmaLeaves,
+      rhoBoundSettings: check.boundCells,
+      rhoBoundSettingsLeaving: check.boundLeaves,
       escapeFit: r.escapeFit,
       escapePredicted: r.escapePredicted,
       trajectoryMaxAbsOverB: maxAbs / b,
@@ -183,5 +265,32 @@ function p2Verdict(r: Omit<P2Result, "verdict">, options: P2Options): Verdict {
         ]),
       ),
     },
+    control,
+    variants: [],
+  };
+}
+
+function describeCheck(c: P2Check): string {
+  return `ηa ≤ 2b (settled by |θ_t| < max(|θ₀|, ηa)): ${
+    c.lemmaCells - c.lemmaLeaves
+  }/${c.lemmaCells} ` +
+    `(variant, η, ρ) keep every start in (−2b, 2b); 2b < ηa < 3b within the ρ bound: ${
+      c.boundCells - c.boundLeaves
+    }/${c.boundCells}`;
+}
+
+function p2Control(cell: P2Cell, v: SubquadraticValley): Control {
+  // The check's claim, every start stays in (−2b, 2b), judged at the control setting alone.
+  const pass = cell.inside;
+  return {
+    setting: `USAM at η = ${cell.eta}, ρ = ${cell.rho}: ηa > 2b with ρ above the bound ${
+      fmt(valleyRhoBound(v, cell.eta, "usam"))
+    }`,
+    detected: !pass,
+    line: `the check says ${pass ? "PASS" : "FAIL"}: the farthest start reaches |θ| = ${
+      fmt(cell.maxAbs)
+    }b${cell.maxAbs >= 3 ? " (stopped at 3b)" : ""}`,
+    measured: `max |θ| ${fmt(cell.maxAbs)}b`,
+    numbers: { eta: cell.eta, rho: cell.rho, maxAbsOverB: cell.maxAbs, inside: cell.inside },
   };
 }

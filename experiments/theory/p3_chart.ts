@@ -60,7 +60,10 @@ function gammaHistogram(values: Float64Array, bins: number): Row[] {
   }));
 }
 
-/** The rows of P3's `data.csv` (kinds: grid, boundary_predicted, boundary_exact, band_sweep, band_edge, gamma, gamma_hist). */
+/**
+ * The rows of P3's `data.csv` (kinds: grid, control_grid (full-batch USAM, the negative
+ * control), boundary_predicted, boundary_exact, band_sweep, band_edge, gamma, gamma_hist).
+ */
 export function p3Rows(ctx: LsContext, band: Band, result: P3Result): Row[] {
   const rows: Row[] = result.points.map((p) => ({
     kind: "grid",
@@ -81,6 +84,18 @@ export function p3Rows(ctx: LsContext, band: Band, result: P3Result): Row[] {
     mc_capped: p.mcCapped,
     mc_verdict: p.mcVerdict,
   }));
+  for (const p of result.control) {
+    rows.push({
+      kind: "control_grid",
+      batch: p.batch,
+      eta: p.eta,
+      rho: p.rho,
+      frobenius2: ctx.base.spectrum.frobenius2,
+      satisfied: p.satisfied,
+      exact_growth: p.growth,
+      exact_verdict: p.verdict,
+    });
+  }
   for (const b of result.predicted) rows.push({ kind: "boundary_predicted", ...b });
   for (const b of result.exactBoundary) rows.push({ kind: "boundary_exact", ...b });
   for (const s of band.sweep) {
@@ -100,6 +115,7 @@ export function p3Rows(ctx: LsContext, band: Band, result: P3Result): Row[] {
   const edges: [string, number][] = [
     ["usam_bound", band.usamMax],
     ["usam_exact", band.usamExact],
+    ["usam_exact_independent", band.usamExactIndependent],
     ["sgd_exact", band.sgdExact],
     ["sgd_bound", band.sgdMax],
     ["target", band.target.spectrum.frobenius2],

@@ -34,32 +34,53 @@ export const P4_COLUMNS = [
   "fitted_rate",
   "steps",
   "converged",
+  "envelope",
   "min_curvature",
   "step",
   "loss",
 ] as const;
 
-/** The rows of P4's `data.csv` (kinds: constant, run, curve). */
+/**
+ * The rows of P4's `data.csv` (kinds: constant, run, control_run (f = x⁴, the negative
+ * control), mini_batch (shared-batch USAM on least squares: `fitted_rate` the exact growth
+ * factor of E[L̃], `bound_rate` its certified upper bound, `loss` the mean over trials of
+ * L_T/L₀), curve).
+ */
 export function p4Rows(result: P4Result): Record<string, Cell>[] {
+  const m = result.miniBatch;
   return [
     ...result.constants.map((c) => ({ kind: "constant", ...c })),
-    ...result.runs.map((r) => ({
-      kind: "run",
-      problem: r.problem,
-      start: r.start,
-      optimizer: "usam",
-      eta_beta: r.etaBeta,
-      rho_beta: r.rhoBeta,
-      margin_c: r.margin,
-      bound_rate: r.bound,
-      worst_step: r.worst,
-      fitted_rate: r.fitted,
-      steps: r.steps,
-      converged: r.converged,
-      min_curvature: r.minCurvature,
-    })),
+    ...result.controlRuns.map((r) => ({ ...runRow(r), kind: "control_run" })),
+    {
+      kind: "mini_batch",
+      problem: "least-squares",
+      optimizer: "usam (shared batch)",
+      bound_rate: m.growthUpper,
+      fitted_rate: m.growth,
+      loss: m.meanEnd,
+    },
+    ...result.runs.map(runRow),
     ...result.curves.map((c) => ({ kind: "curve", ...c })),
   ];
+}
+
+function runRow(r: P4Result["runs"][number]): Record<string, Cell> {
+  return {
+    kind: "run",
+    problem: r.problem,
+    start: r.start,
+    optimizer: "usam",
+    eta_beta: r.etaBeta,
+    rho_beta: r.rhoBeta,
+    margin_c: r.margin,
+    bound_rate: r.bound,
+    worst_step: r.worst,
+    fitted_rate: r.fitted,
+    steps: r.steps,
+    converged: r.converged,
+    envelope: r.envelope,
+    min_curvature: r.minCurvature,
+  };
 }
 
 const log = (field: string, title?: string, extra: Fragment = {}) =>

@@ -68,6 +68,10 @@ export const theorySchema = z.strictObject({
       start: z.number().gt(-1).lt(1).describe("θ₀/b of the headline run"),
       steps: count("steps of the headline run"),
     }),
+    control: z.strictObject({
+      eta: positive("η of the negative control (ηa > 2b)"),
+      rho: z.number().nonnegative().describe("ρ of the negative control (above the ρ bound)"),
+    }),
   }),
   p4: z.strictObject({
     etaBeta: positives("η·β of the grid"),
@@ -76,9 +80,20 @@ export const theorySchema = z.strictObject({
     drop: z.number().gt(0).lt(1).describe("run until L ≤ drop·L₀"),
     maxSteps: count("most steps per run"),
     headline: z.strictObject({
-      etaBeta: positive("η·β of the plotted curves"),
-      rhoBeta: z.number().nonnegative().describe("ρ·β of the plotted curves"),
+      etaBeta: positive("η·β of the plotted curves and of the control"),
+      rhoBeta: z.number().nonnegative().describe("ρ·β of the plotted curves and of the control"),
     }),
+    miniBatch: z.strictObject({
+      etaBeta: positive("η·β of shared-batch USAM on least squares"),
+      rhoBeta: z.number().nonnegative().describe("ρ·β of shared-batch USAM"),
+      batchSize: count("its batch size B"),
+      trials: count("its seeded trials"),
+      steps: count("its steps"),
+      drop: z.number().gt(0).lt(1).describe("the mean of trials must reach L ≤ drop·L₀"),
+    }),
+    controlStart: z.number().gt(0).lte(1).describe(
+      "x₀ of the control f(x) = x⁴ (smooth, not PL)",
+    ),
   }),
 });
 
@@ -114,6 +129,7 @@ const small: TheoryConfig = {
     starts: 40,
     steps: 1000,
     trajectory: { eta: 1.5, rho: 1, start: 1e-4, steps: 60 },
+    control: { eta: 2.8, rho: 4 },
   },
   p4: {
     etaBeta: [0.25, 0.5, 1],
@@ -122,6 +138,8 @@ const small: TheoryConfig = {
     drop: 1e-20,
     maxSteps: 20000,
     headline: { etaBeta: 0.5, rhoBeta: 0.1 },
+    miniBatch: { etaBeta: 0.15, rhoBeta: 0.1, batchSize: 2, trials: 100, steps: 3000, drop: 1e-10 },
+    controlStart: 1,
   },
 };
 
@@ -143,12 +161,18 @@ export const THEORY_SCALES: Record<string, TheoryConfig> = {
     p1: { trials: 100, steps: 30, fitFrom: 0, fitTo: 15 },
     p2: {
       ...small.p2,
-      etas: [0.5, 1, 2, 3, 3.5, 4.5],
+      etas: [0.5, 1, 2, 2.2, 2.5, 2.8, 3, 3.5, 4.5],
       rhos: [0, 0.5, 1, 2, 4],
       starts: 8,
       steps: 300,
     },
-    p4: { ...small.p4, etaBeta: [0.5, 1], rhoBeta: [0, 0.1], starts: [2.2, 5] },
+    p4: {
+      ...small.p4,
+      etaBeta: [0.5, 1],
+      rhoBeta: [0, 0.1],
+      starts: [2.2, 5],
+      miniBatch: { ...small.p4.miniBatch, trials: 20 },
+    },
   },
   small,
 };

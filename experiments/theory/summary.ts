@@ -1,6 +1,8 @@
 /**
  * The summary of the four claims: a console table, `theory/data.csv`, and a chart that draws
- * the same table.
+ * the same table. Per claim: the check (`kind` check, verdict PASS/FAIL), its negative control
+ * (`kind` control, verdict `detected` when the check said FAIL there, else `MISSED`) and any
+ * variant (`kind` variant, PASS/FAIL, not part of the verdict).
  *
  * @module
  */
@@ -13,6 +15,7 @@ import type { Verdict } from "./common.ts";
 /** Columns of `theory/data.csv`. */
 export const SUMMARY_COLUMNS = [
   "claim",
+  "kind",
   "statement",
   "verdict",
   "measured",
@@ -20,22 +23,43 @@ export const SUMMARY_COLUMNS = [
   "detail",
 ] as const;
 
-/** One row per claim, in claim order (P1…P4). */
+/** Per claim in claim order (P1…P4): the check's row, its control's, then its variants'. */
 export function summaryRows(verdicts: Verdict[]): Record<string, Cell>[] {
-  return [...verdicts].sort((a, b) => a.claim.localeCompare(b.claim)).map((v) => ({
-    claim: v.claim,
-    statement: v.statement,
-    verdict: v.pass ? "PASS" : "FAIL",
-    measured: v.measured,
-    predicted: v.predicted,
-    detail: v.line,
-  }));
+  return [...verdicts].sort((a, b) => a.claim.localeCompare(b.claim)).flatMap((v) => [
+    {
+      claim: v.claim,
+      kind: "check",
+      statement: v.statement,
+      verdict: v.pass ? "PASS" : "FAIL",
+      measured: v.measured,
+      predicted: v.predicted,
+      detail: v.line,
+    },
+    {
+      claim: v.claim,
+      kind: "control",
+      statement: v.control.setting,
+      verdict: v.control.detected ? "detected" : "MISSED",
+      measured: v.control.measured,
+      predicted: "the check says FAIL",
+      detail: v.control.line,
+    },
+    ...v.variants.map((x) => ({
+      claim: v.claim,
+      kind: "variant",
+      statement: x.setting,
+      verdict: x.pass ? "PASS" : "FAIL",
+      measured: x.measured,
+      predicted: "(not the verdict)",
+      detail: x.line,
+    })),
+  ]);
 }
 
 /** The summary as a fixed-width text table. */
 export function summaryTable(verdicts: Verdict[]): string {
   const rows = summaryRows(verdicts);
-  const cols = ["claim", "statement", "verdict", "measured", "predicted"] as const;
+  const cols = ["claim", "kind", "verdict", "statement", "measured"] as const;
   const width = (c: string) => Math.max(c.length, ...rows.map((r) => String(r[c]).length));
   const line = (cells: string[]) =>
     cells.map((cell, i) => cell.padEnd(width(cols[i]))).join("  ").trimEnd();
@@ -51,10 +75,10 @@ export function summaryChart(verdicts: Verdict[]): ChartSpec {
   const rows = summaryRows(verdicts);
   const cols = [
     { field: "claim", title: "claim" },
-    { field: "statement", title: "statement" },
+    { field: "kind", title: "kind" },
     { field: "verdict", title: "verdict" },
+    { field: "statement", title: "statement / control setting" },
     { field: "measured", title: "measured" },
-    { field: "predicted", title: "predicted (reconstructed, docs/paper.md#theory)" },
   ] as const;
   const cells = rows.flatMap((r, i) =>
     cols.map((c) => ({ row: i, column: c.title, text: String(r[c.field]), verdict: r.verdict }))
@@ -67,7 +91,10 @@ export function summaryChart(verdicts: Verdict[]): ChartSpec {
     ));
   return figureSpec({
     text: "The theory, checked numerically: P1–P4",
-    subtitle: ["Each claim's section in theory-p1 … theory-p4 holds its data, chart and numbers."],
+    subtitle: [
+      "Each claim's section in theory-p1 … theory-p4 holds its data, chart and numbers; a control " +
+      "is the check run outside the theorem's assumptions, detected when it says FAIL there.",
+    ],
     width: 1000,
   }, {
     hconcat: cols.map((c) => ({
@@ -83,7 +110,10 @@ export function summaryChart(verdicts: Verdict[]): ChartSpec {
           ? {
             field: "verdict",
             type: "nominal",
-            scale: { domain: ["PASS", "FAIL"], range: ["#2ca02c", "#d62728"] },
+            scale: {
+              domain: ["PASS", "FAIL", "detected", "MISSED"],
+              range: ["#2ca02c", "#d62728", "#2ca02c", "#d62728"],
+            },
             legend: null,
           }
           : { value: "black" },

@@ -10,6 +10,7 @@
 export * from "./least_squares.ts";
 export * from "./alignment.ts";
 export * from "./second_moment.ts";
+export * from "./shared_batch_moment.ts";
 export * from "./stability_bound.ts";
 export * from "./subquadratic.ts";
 export * from "./pl.ts";

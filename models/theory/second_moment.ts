@@ -1,5 +1,8 @@
 /**
- * The exact expected loss of mini-batch USAM on least squares, without sampling.
+ * The exact expected loss of mini-batch USAM on least squares, without sampling, for both
+ * pairings of the two passes: `shared` (the paper's Eq. 4 and the experiments: one batch for
+ * ascent and descent; the step is in `shared_batch_moment.ts`) and `independent` (the
+ * two-half form of the proofs, below).
  *
  * In range coordinates (see `least_squares.ts`) one USAM step with ascent batch B and an
  * independent descent batch B′ is linear, c ← A·c with A = I − η·H_{B′}(I + ρ·H_B), where
@@ -18,6 +21,10 @@
  */
 import type { HessianSpectrum } from "./least_squares.ts";
 import { identity, matMul, symmetricEigen, trace } from "./linalg.ts";
+import { sharedBatchMomentStep } from "./shared_batch_moment.ts";
+
+/** How the ascent and the descent batch relate: one batch (Eq. 4) or two independent ones. */
+export type BatchPairing = "shared" | "independent";
 
 /** Hyper-parameters of a USAM step on least squares (ρ = 0: SGD). */
 export interface UsamHyper {
@@ -25,6 +32,8 @@ export interface UsamHyper {
   rho: number;
   /** Mini-batch size B (indices drawn with replacement). */
   batch: number;
+  /** Ascent and descent on the same batch (Eq. 4) or on independent batches. */
+  batches: BatchPairing;
 }
 
 /** K(M) = E[H_B M H_B] over batches of `batch` indices drawn with replacement. */
@@ -59,12 +68,16 @@ export function batchHessianMoment(
   return out;
 }
 
-/** One application of T: the second moment after one USAM step (independent batches). */
+/** One application of T: the second moment after one USAM step, batches paired as `hyper` says. */
 export function usamMomentStep(
   spectrum: HessianSpectrum,
   m: Float64Array,
   hyper: UsamHyper,
 ): Float64Array {
+  // With ρ = 0 (SGD) there is no ascent batch and both pairings are the same step.
+  if (hyper.batches === "shared" && hyper.rho !== 0) {
+    return sharedBatchMomentStep(spectrum, m, hyper);
+  }
   const { n, lambda } = spectrum;
   const { eta, rho, batch } = hyper;
   // inner = E[W M W] with W = I + ρH_B: M + ρ(ΛM + MΛ) + ρ²K(M).

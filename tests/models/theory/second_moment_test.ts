@@ -8,6 +8,7 @@ import {
   rangeCoordinates,
 } from "../../../models/theory/least_squares.ts";
 import {
+  type BatchPairing,
   expectedLossCurve,
   momentGrowthFactor,
   usamMomentStep,
@@ -24,30 +25,56 @@ function allBatches(n: number, size: number): number[][] {
   return allBatches(n, size - 1).flatMap((b) => Array.from({ length: n }, (_, i) => [...b, i]));
 }
 
-/** E[L(θ_steps)] by enumerating every ascent and descent batch of every step, in parameter space. */
-function enumeratedLoss(eta: number, rho: number, batch: number, steps: number): number {
-  const batches = allBatches(P.n, batch);
+/**
+ * E[L(θ_steps)] by enumerating every batch of every step, in parameter space: every ascent
+ * batch with every descent batch (independent), or one batch for both passes (shared, Eq. 4).
+ */
+function enumeratedLoss(
+  eta: number,
+  rho: number,
+  batch: number,
+  steps: number,
+  batches: BatchPairing,
+): number {
+  const all = allBatches(P.n, batch);
   let thetas: Float64Array[] = [THETA0];
   for (let t = 0; t < steps; t++) {
     thetas = thetas.flatMap((theta) =>
-      batches.flatMap((ascent) =>
-        batches.map((descent) => lsUsamStep(P, theta, { eta, rho, ascent, descent }))
-      )
+      batches === "shared"
+        ? all.map((b) => lsUsamStep(P, theta, { eta, rho, ascent: b, descent: b }))
+        : all.flatMap((ascent) =>
+          all.map((descent) => lsUsamStep(P, theta, { eta, rho, ascent, descent }))
+        )
     );
   }
   return thetas.reduce((a, th) => a + lsLoss(P, th), 0) / thetas.length;
 }
 
-Deno.test("the moment recursion equals the enumerated expectation over all batches (B = 1, 2; 1–2 steps)", () => {
+Deno.test("the moment recursion equals the enumerated expectation over all batches (independent and shared; B = 1–4; 1–2 steps)", () => {
   const c0 = rangeCoordinates(P, S, DELTA);
-  for (const [eta, rho, batch, steps] of [[0.4, 0.8, 1, 2], [0.3, 1.5, 2, 1], [0.5, 0, 2, 2]]) {
-    const exact = expectedLossCurve(S, c0, { eta, rho, batch, steps })[steps];
-    const enumerated = enumeratedLoss(eta, rho, batch, steps);
+  const cases: [number, number, number, number, BatchPairing][] = [
+    [0.4, 0.8, 1, 2, "independent"],
+    [0.3, 1.5, 2, 1, "independent"],
+    [0.5, 0, 2, 2, "independent"],
+    [0.4, 0.8, 1, 2, "shared"],
+    [0.3, 1.5, 2, 2, "shared"],
+    [0.2, 0.7, 3, 1, "shared"],
+    [0.25, 1.1, 4, 1, "shared"],
+    [0.5, 0, 2, 2, "shared"],
+  ];
+  for (const [eta, rho, batch, steps, batches] of cases) {
+    const exact = expectedLossCurve(S, c0, { eta, rho, batch, steps, batches })[steps];
+    const enumerated = enumeratedLoss(eta, rho, batch, steps, batches);
     assert.ok(
       Math.abs(exact - enumerated) < 1e-12 * enumerated,
-      `η=${eta} ρ=${rho} B=${batch}: ${exact} vs ${enumerated}`,
+      `${batches} η=${eta} ρ=${rho} B=${batch}: ${exact} vs ${enumerated}`,
     );
   }
+  // The pairing matters: shared and independent differ once ρ > 0.
+  const hyper = { eta: 0.3, rho: 1.5, batch: 2, steps: 1 };
+  const shared = expectedLossCurve(S, c0, { ...hyper, batches: "shared" })[1];
+  const independent = expectedLossCurve(S, c0, { ...hyper, batches: "independent" })[1];
+  assert.ok(Math.abs(shared / independent - 1) > 1e-3, `${shared} vs ${independent}`);
 });
 
 Deno.test("the moment step keeps M symmetric positive semidefinite", () => {
@@ -55,7 +82,9 @@ Deno.test("the moment step keeps M symmetric positive semidefinite", () => {
   const n = S.n;
   let m: Float64Array = new Float64Array(n * n);
   for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) m[a * n + b] = c0[a] * c0[b];
-  for (let t = 0; t < 5; t++) m = usamMomentStep(S, m, { eta: 0.4, rho: 0.5, batch: 1 });
+  for (let t = 0; t < 5; t++) {
+    m = usamMomentStep(S, m, { eta: 0.4, rho: 0.5, batch: 1, batches: "shared" });
+  }
   for (let a = 0; a < n; a++) {
     assert.ok(m[a * n + a] >= 0);
     for (let b = 0; b < n; b++) {
@@ -70,7 +99,9 @@ Deno.test("known answer: one sample has no noise, so the growth factor is (1 −
   const s = lsSpectrum(one);
   const lambda = s.lambda[0];
   for (const [eta, rho] of [[0.1, 0], [0.2, 0.5], [0.9 / lambda, 2]]) {
-    const g = momentGrowthFactor(s, { eta, rho, batch: 3 }, { iterations: 5 });
+    const g = momentGrowthFactor(s, { eta, rho, batch: 3, batches: "shared" }, {
+      iterations: 5,
+    });
     const expected = (1 - eta * lambda * (1 + rho * lambda)) ** 2;
     assert.ok(Math.abs(g.factor - expected) < 1e-12 * Math.max(1, expected));
     assert.ok(g.lower! <= g.factor * (1 + 1e-12) && g.factor <= g.upper! * (1 + 1e-12));
@@ -79,7 +110,7 @@ Deno.test("known answer: one sample has no noise, so the growth factor is (1 −
 
 Deno.test("the growth factor's certified bracket is tight and matches the curve's late growth", () => {
   const c0 = rangeCoordinates(P, S, DELTA);
-  const hyper = { eta: 0.5, rho: 1, batch: 1 };
+  const hyper = { eta: 0.5, rho: 1, batch: 1, batches: "independent" } as const;
   const g = momentGrowthFactor(S, hyper, { iterations: 400 });
   assert.ok(g.lower !== null && g.upper !== null);
   assert.ok(g.lower! <= g.factor && g.factor <= g.upper!);

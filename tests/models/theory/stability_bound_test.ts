@@ -36,20 +36,27 @@ Deno.test("boundaryRho lies on lhs = rhs and is null where SGD's condition alrea
   assert.equal(boundaryRho({ ...inputs, eta: 2 }), null);
 });
 
-Deno.test("C is a true lower bound: E[L̃] grows at least by C per step from any start (γ = exact inf)", () => {
+Deno.test("C is a true lower bound: E[L̃] grows at least by C per step from any start (γ = exact inf; shared and independent batches)", () => {
   const p = leastSquaresProblem(rngKey(4, "test", "bound"), { n: 6, d: 14, featureStd: 0.6 });
   const s = lsSpectrum(p);
   const gamma = alignmentRange(s).min;
   const rng = createRng(rngKey(4, "test", "bound", "starts"));
-  for (const [eta, rho, batch] of [[0.3, 0, 1], [0.5, 1, 1], [0.2, 2, 2], [0.8, 0.5, 3]]) {
-    const C = usamStabilityCondition({ eta, rho, batch, gamma, frobenius2: s.frobenius2 })
-      .growthBound;
-    const g = momentGrowthFactor(s, { eta, rho, batch }, { iterations: 300 });
-    assert.ok(g.factor >= C, `η=${eta} ρ=${rho} B=${batch}: growth ${g.factor} < C ${C}`);
-    for (let k = 0; k < 3; k++) {
-      const curve = expectedLossCurve(s, rng.normals(s.n), { eta, rho, batch, steps: 6 });
-      for (let t = 1; t < curve.length; t++) {
-        assert.ok(curve[t] >= C * curve[t - 1] * (1 - 1e-12), `step ${t}`);
+  const settings = [[0.3, 0, 1], [0.5, 1, 1], [0.2, 2, 2], [0.8, 0.5, 3]];
+  for (const batches of ["shared", "independent"] as const) {
+    for (const [eta, rho, batch] of settings) {
+      const C = usamStabilityCondition({ eta, rho, batch, gamma, frobenius2: s.frobenius2 })
+        .growthBound;
+      const hyper = { eta, rho, batch, batches };
+      const g = momentGrowthFactor(s, hyper, { iterations: 300 });
+      assert.ok(
+        g.factor >= C,
+        `${batches} η=${eta} ρ=${rho} B=${batch}: growth ${g.factor} < C ${C}`,
+      );
+      for (let k = 0; k < 3; k++) {
+        const curve = expectedLossCurve(s, rng.normals(s.n), { ...hyper, steps: 6 });
+        for (let t = 1; t < curve.length; t++) {
+          assert.ok(curve[t] >= C * curve[t - 1] * (1 - 1e-12), `${batches} step ${t}`);
+        }
       }
     }
   }
