@@ -3,7 +3,6 @@ import { parseCsv, toCsv } from "../../core/csv.ts";
 import {
   fig1Trends,
   fig3Trends,
-  fig4bTrends,
   fig4cTrends,
   fig5Trends,
   noWorseThanSam,
@@ -69,16 +68,6 @@ Deno.test("fig5 trends: early SAM must stay nearer SGD's sharpness", () => {
     ]);
   assert.equal(fig5Trends(make(27))[0].pass, true);
   assert.equal(fig5Trends(make(12))[0].pass, false);
-});
-
-Deno.test("fig4b trends read the fitted growth of both variants", () => {
-  const make = (sam: number, ascent: number) =>
-    rows(["kind", "variant", "growth"], [
-      { kind: "fit", variant: "sam", growth: sam },
-      { kind: "fit", variant: "ascent", growth: ascent },
-    ]);
-  assert.deepEqual(fig4bTrends(make(1.3, 1.1)).map((c) => c.pass), [true, true]);
-  assert.deepEqual(fig4bTrends(make(0.9, 1.1)).map((c) => c.pass), [false, true]);
 });
 
 Deno.test("fig4c trends: a barrier or a flat SGD end fails", () => {
