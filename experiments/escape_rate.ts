@@ -98,8 +98,9 @@ export function belowMargin(interval: PairedDifference, margin: number): Verdict
 export const LINEAR_REGIME_GRADIENT_GROWTH = 2;
 
 /**
- * Whether a fitted growth factor agrees with its prediction within a factor `band` (ratio
- * fitted/predicted in [1/band, band]). The prediction holds only in the linear regime, where
+ * Whether a fitted growth factor agrees with its prediction: both on the same side of 1
+ * (growth or none) and within a factor `band` (ratio fitted/predicted in [1/band, band]).
+ * The prediction holds only in the linear regime, where
  * the mini-batch gradient norm, and with it SAM's effective radius ρ/‖g_B‖, stays near its
  * starting value σ: so "unresolved" when the mean ‖g_B‖ grew by more than
  * {@link LINEAR_REGIME_GRADIENT_GROWTH}× over the window (`gradientGrowth`, max ‖g_t‖/σ), when
@@ -114,6 +115,7 @@ export function ratioVerdict(
 ): Verdict {
   if (fitted === null || !Number.isFinite(fitted) || !(predicted > 0)) return "unresolved";
   if (!(gradientGrowth <= LINEAR_REGIME_GRADIENT_GROWTH)) return "unresolved";
+  if (fitted > 1 !== predicted > 1) return "fail";
   const ratio = fitted / predicted;
   return ratio >= 1 / band && ratio <= band ? "pass" : "fail";
 }

@@ -451,11 +451,14 @@ const VERDICT_WORDS: Record<Verdict, string> = {
 };
 
 /** "×1.23 fitted vs ×1.50 predicted (ratio 0.82)", or why there is no fit. */
-function rateText(a: Fig4bAnalysis, variant: EscapeVariant): string {
+function rateText(a: Fig4bAnalysis, config: Fig4bConfig, variant: EscapeVariant): string {
   const fit = a.fits[variant];
   const predicted = `×${fmt(a.predictions[variant].growth)} predicted`;
   if (fit.growth === null) {
-    return `no fit (${fit.points} positive point(s) in steps ${fit.from}–${fit.to}), ${predicted}`;
+    const why = fit.to < fit.from
+      ? "the mean excess never rises"
+      : `${fit.points} positive point(s) in steps ${fit.from}–${fit.to}, need ${config.fit.minPoints}`;
+    return `no fit (${why}), ${predicted}`;
   }
   const regime = a.gradientGrowth[variant] > LINEAR_REGIME_GRADIENT_GROWTH
     ? `; outside the linear regime, ‖g_B‖ grew ×${fmt(a.gradientGrowth[variant])}`
@@ -493,9 +496,10 @@ function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
       legend: { orient: "bottom", direction: "vertical", labelLimit: 0, symbolOpacity: 1 },
     },
   );
-  const x = quant("step", "steps after the switch t′");
-  // Symmetric log: the SGD control's excess stays near zero and may be negative.
-  const scale = { type: "symlog", constant: a.margin };
+  const x = quant("step", "steps after the switch t′", { axis: { tickMinStep: 1, format: "d" } });
+  // Symmetric log, linear within ±Δ: the SGD control's excess stays near zero, may be negative.
+  const low = Math.min(0, ...a.curves.map((c) => c.q10));
+  const scale = { type: "symlog", constant: a.margin, domainMin: low, nice: false };
   const y = (field: string, title?: string) => quant(field, title, { scale });
   const lambdas = result.sharpness.eigenvalues.map((l) => fmt(l)).join(", ");
   const lanczos = `${result.sharpness.iterations} Lanczos iterations, ` +
@@ -514,7 +518,7 @@ function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
       `rule); dashed: fit of the mean excess from step 1 until it first reaches ` +
       `${config.fit.fraction} of its maximum`,
       `at the start: λ = ${lambdas} (${lanczos}), first-step ‖g_B‖ = ${fmt(a.gradNorm)}`,
-      ...FIG4B_VARIANTS.map((v) => `${SHORT[v]}: ${rateText(a, v)}`),
+      ...FIG4B_VARIANTS.map((v) => `${SHORT[v]}: ${rateText(a, config, v)}`),
       `excess after ${config.steps} steps, paired over trials, 95% t-interval, escape margin ` +
       `Δ = ${config.margin}·L_0 = ${fmt(a.margin)}: SAM − SGD ${contrastText(a, "sam")}; ` +
       `ascent − SGD ${contrastText(a, "ascent")}; SGD control ${contrastText(a, "sgd")}`,
@@ -575,7 +579,7 @@ export const fig4bTask: FigureDefinition<typeof fig4bSchema, Fig4bResult, SweepR
       lanczos: { iterations: result.sharpness.iterations, converged: result.sharpness.converged },
       firstGradNorm: a.gradNorm,
       ...Object.fromEntries(
-        FIG4B_VARIANTS.map((v) => [`rate ${SHORT[v]}`, rateText(a, v)]),
+        FIG4B_VARIANTS.map((v) => [`rate ${SHORT[v]}`, rateText(a, config, v)]),
       ),
       ...Object.fromEntries(
         FIG4B_VARIANTS.map((v) => [

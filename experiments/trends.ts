@@ -124,8 +124,9 @@ export function fig5Trends(rows: Row[]): TrendCheck[] {
  * - the SGD control does not escape: its excess stays below Δ (FAIL when its interval lies at
  *   or above Δ);
  * - SAM's and ascent-only's fitted growth of the mean excess agrees with the linearized
- *   prediction within the band (`band` column): unresolved without a fit or outside the linear
- *   regime (`grad_growth` above {@link LINEAR_REGIME_GRADIENT_GROWTH}).
+ *   prediction: on the same side of 1 and within the band (`band` column); unresolved without
+ *   a fit or outside the linear regime (`grad_growth` above
+ *   {@link LINEAR_REGIME_GRADIENT_GROWTH}).
  *
  * `pass` means "not contradicted" (an unresolved check passes); `verdict` says which.
  */

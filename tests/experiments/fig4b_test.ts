@@ -12,6 +12,13 @@ import {
 } from "../../experiments/escape_rate.ts";
 import { fig4bTrends } from "../../experiments/trends.ts";
 import { pairedDifference } from "../../core/stats.ts";
+import {
+  analyzeFig4b,
+  FIG4B_SCALES,
+  FIG4B_VARIANTS,
+  type Fig4bResult,
+  fig4bTask,
+} from "../../experiments/fig4b.ts";
 
 /** |x_t|^(1/t) of the heavy-ball recursion after many steps: the measured radius. */
 function simulatedRadius(gain: number, momentum: number): number {
@@ -81,6 +88,8 @@ Deno.test("ratioVerdict: the band, and unresolved without a fit or outside the l
   assert.equal(ratioVerdict(1.5, 1.4, 2, 1.2), "pass");
   assert.equal(ratioVerdict(1.05, 4, 2, 1.2), "fail");
   assert.equal(ratioVerdict(9, 4, 2, 1.2), "fail");
+  assert.equal(ratioVerdict(1.5, 0.9, 2, 1.2), "fail", "growth where none is predicted");
+  assert.equal(ratioVerdict(0.95, 0.9, 2, 1.2), "pass");
   assert.equal(ratioVerdict(null, 4, 2, 1.2), "unresolved");
   assert.equal(ratioVerdict(1.05, 4, 2, 30), "unresolved");
 });
@@ -155,4 +164,45 @@ Deno.test("fig4b trends fail when SAM does not grow, and on a prediction far off
   assert.equal(checks[0].verdict, "fail", checks[0].detail);
   assert.equal(checks[3].verdict, "fail", checks[3].detail);
   assert.deepEqual(checks.map((c) => c.pass), [false, true, true, false, true]);
+});
+
+Deno.test("fig4b's table feeds its trends: a synthetic escape passes end to end", () => {
+  const config = FIG4B_SCALES.smoke;
+  const steps = 6;
+  const trials = FIG4B_VARIANTS.flatMap((variant) =>
+    Array.from({ length: 5 }, (_, trial) => ({
+      trial,
+      variant,
+      // SAM grows ×1.5 per step from a small first excess; SGD stays; ascent grows fast.
+      losses: Array.from({ length: steps + 1 }, (_, t) =>
+        t === 0
+          ? L0
+          : variant === "sgd"
+          ? L0 - 0.001 + noise(trial)
+          : variant === "sam"
+          ? L0 + 0.002 * 1.5 ** t + noise(trial)
+          : L0 + 0.05 * t * t + noise(trial)),
+      gradNorms: Array.from({ length: steps }, (_, t) =>
+        0.3 * (variant === "ascent" ? t + 1 : 1)),
+    }))
+  );
+  const result = {
+    trials,
+    sharpness: { eigenvalues: [5, 4], residuals: [1e-4, 2e-4], iterations: 12, converged: true },
+    sgdTrainLoss: L0,
+    sgdTestError: 20,
+    escapeLr: 0.05,
+  } as unknown as Fig4bResult;
+  const a = analyzeFig4b(result, config);
+  assert.ok(Math.abs(a.fits.sam.growth! - 1.5) < 0.02, `SAM growth ${a.fits.sam.growth}`);
+  assert.equal(a.fits.sgd.growth, null);
+  assert.equal(a.lambdaMax, 5);
+  assert.equal(a.gradNorm, 0.3);
+  assert.equal(a.predictions.ascent.growth, (1 + (0.15 * 5) / 0.3) ** 2);
+  const rows = parseCsv(fig4bTask.table(result, config));
+  const checks = fig4bTrends(rows);
+  assert.deepEqual(checks.slice(0, 3).map((c) => c.verdict), ["pass", "pass", "pass"]);
+  // The prediction for SAM (×0.9: no growth) is far from the fitted ×1.5: the check says so.
+  assert.equal(checks[3].verdict, "fail", checks[3].detail);
+  assert.equal(rows.filter((r) => r.kind === "hessian").length, 2);
 });
