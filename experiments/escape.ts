@@ -78,27 +78,32 @@ export interface ExcessFit {
 /**
  * The window over which the excess grows before it saturates: from step 1 (the excess at step
  * 0 is zero by definition) to the first step t whose excess reaches `fraction` of the largest
- * excess of the curve, inclusive. A curve that never rises (no positive excess) gives the
- * empty window [1, 0].
+ * excess of the curve, inclusive, and to `last` at the latest. A curve that never rises (no
+ * positive excess) gives the empty window [1, 0].
  */
 export function excessWindow(
   excess: readonly number[],
   fraction: number,
+  last = Infinity,
 ): { from: number; to: number } {
   const top = Math.max(0, ...excess.slice(1));
   if (!(top > 0)) return { from: 1, to: 0 };
   const to = excess.findIndex((e, t) => t >= 1 && e >= fraction * top);
-  return { from: 1, to };
+  return { from: 1, to: Math.min(to, last) };
 }
 
 /**
- * Least-squares fit of ln E_t against t over {@link excessWindow}'s window, skipping
- * non-positive excesses (fitLogLinear's rule); growth is null when fewer than
- * `rule.minPoints` positive excesses remain, i.e. the excess saturates (or never rises) too
- * soon for a geometric phase to be measured.
+ * Least-squares fit of ln E_t against t over {@link excessWindow}'s window (ending at `last`
+ * at the latest), skipping non-positive excesses (fitLogLinear's rule); growth is null when
+ * fewer than `rule.minPoints` positive excesses remain, i.e. the excess saturates (or never
+ * rises, or leaves the regime `last` marks) too soon for a geometric phase to be measured.
  */
-export function fitExcessGrowth(excess: readonly number[], rule: ExcessWindowRule): ExcessFit {
-  const { from, to } = excessWindow(excess, rule.fraction);
+export function fitExcessGrowth(
+  excess: readonly number[],
+  rule: ExcessWindowRule,
+  last = Infinity,
+): ExcessFit {
+  const { from, to } = excessWindow(excess, rule.fraction, last);
   const points = excess.slice(from, to + 1).filter((e) => e > 0).length;
   const fit = points >= Math.max(3, rule.minPoints) ? fitLogLinear(excess, { from, to }) : null;
   return fit === null

@@ -94,27 +94,33 @@ export function belowMargin(interval: PairedDifference, margin: number): Verdict
   return above === "pass" ? "fail" : above === "fail" ? "pass" : "unresolved";
 }
 
-/** The largest growth of the mean gradient norm over a fit window for the ratio check. */
+/**
+ * How far the mean mini-batch gradient norm may grow over σ while the linearization holds:
+ * its effective radius ρ/‖g_B‖ then stays within a factor 2 of ρ/σ. Figure 4(b)'s fit window
+ * ends at the first step beyond it ({@link linearRegimeEnd}).
+ */
 export const LINEAR_REGIME_GRADIENT_GROWTH = 2;
 
 /**
- * Whether a fitted growth factor agrees with its prediction: both on the same side of 1
- * (growth or none) and within a factor `band` (ratio fitted/predicted in [1/band, band]).
- * The prediction holds only in the linear regime, where
- * the mini-batch gradient norm, and with it SAM's effective radius ρ/‖g_B‖, stays near its
- * starting value σ: so "unresolved" when the mean ‖g_B‖ grew by more than
- * {@link LINEAR_REGIME_GRADIENT_GROWTH}× over the window (`gradientGrowth`, max ‖g_t‖/σ), when
- * there is no fit (the excess saturated before the window's minimum of points) or no finite
- * prediction.
+ * The last step whose excess the linear regime still reaches: the first step t ≥ 1 whose
+ * mean gradient norm exceeds {@link LINEAR_REGIME_GRADIENT_GROWTH}·σ (the steps up to t were
+ * taken with ‖g_B‖ ≤ 2σ), or the last index when none does. `gradNorms[t]` is the mean
+ * ‖g_B(θ_t)‖ for t = 0…steps (σ = gradNorms[0]; NaN after the last step, where none is taken).
  */
-export function ratioVerdict(
-  fitted: number | null,
-  predicted: number,
-  band: number,
-  gradientGrowth: number,
-): Verdict {
+export function linearRegimeEnd(gradNorms: readonly number[]): number {
+  const limit = LINEAR_REGIME_GRADIENT_GROWTH * gradNorms[0];
+  const beyond = gradNorms.findIndex((g, t) => t >= 1 && g > limit);
+  return beyond === -1 ? gradNorms.length - 1 : beyond;
+}
+
+/**
+ * Whether a fitted growth factor agrees with its prediction: both on the same side of 1
+ * (growth or none) and within a factor `band` (ratio fitted/predicted in [1/band, band]);
+ * "unresolved" when there is no fit (the excess saturated, never rose or left the linear
+ * regime before the window had its minimum of points) or no finite prediction.
+ */
+export function ratioVerdict(fitted: number | null, predicted: number, band: number): Verdict {
   if (fitted === null || !Number.isFinite(fitted) || !(predicted > 0)) return "unresolved";
-  if (!(gradientGrowth <= LINEAR_REGIME_GRADIENT_GROWTH)) return "unresolved";
   if (fitted > 1 !== predicted > 1) return "fail";
   const ratio = fitted / predicted;
   return ratio >= 1 / band && ratio <= band ? "pass" : "fail";

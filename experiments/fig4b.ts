@@ -37,7 +37,7 @@ import {
   type EscapeRatePrediction,
   type EscapeVariant,
   escapeVerdicts,
-  LINEAR_REGIME_GRADIENT_GROWTH,
+  linearRegimeEnd,
   predictEscapeRate,
   ratioVerdict,
   type Verdict,
@@ -241,8 +241,8 @@ export interface Fig4bAnalysis {
   /** Fitted/predicted growth factor (null without a fit). */
   ratios: Record<EscapeVariant, number | null>;
   ratioVerdicts: Record<EscapeVariant, Verdict>;
-  /** The largest mean ‖g_t‖/σ over each fit window (NaN for an empty window). */
-  gradientGrowth: Record<EscapeVariant, number>;
+  /** The last step the linear regime reaches ({@link linearRegimeEnd}): the window's limit. */
+  linearEnd: Record<EscapeVariant, number>;
   /** σ: the mean norm of the first step's mini-batch gradient. */
   gradNorm: number;
   lambdaMax: number;
@@ -282,8 +282,10 @@ export function analyzeFig4b(result: Fig4bResult, config: Fig4bConfig): Fig4bAna
       };
     });
   });
-  const fits = byVariant((variant) =>
-    fitExcessGrowth(curves.filter((c) => c.variant === variant).map((c) => c.excess), config.fit)
+  const curveOf = (variant: EscapeVariant) => curves.filter((c) => c.variant === variant);
+  const linearEnd = byVariant((v) => linearRegimeEnd(curveOf(v).map((c) => c.gradNorm)));
+  const fits = byVariant((v) =>
+    fitExcessGrowth(curveOf(v).map((c) => c.excess), config.fit, linearEnd[v])
   );
   // Every trial's first step is taken at θ₀ on its own batch, the same batch for every rule.
   const gradNorm = curves.find((c) => c.variant === "sgd" && c.step === 0)!.gradNorm;
@@ -300,16 +302,8 @@ export function analyzeFig4b(result: Fig4bResult, config: Fig4bConfig): Fig4bAna
   const ratios = byVariant((v) =>
     fits[v].growth === null ? null : fits[v].growth! / predictions[v].growth
   );
-  // How far the linearization's ρ/‖g_B‖ drifted: the largest mean ‖g_t‖/σ over the window.
-  const gradientGrowth = byVariant((v) => {
-    const inWindow = curves.filter((c) =>
-      c.variant === v && c.step >= fits[v].from && c.step <= fits[v].to &&
-      Number.isFinite(c.gradNorm)
-    );
-    return inWindow.length === 0 ? NaN : Math.max(...inWindow.map((c) => c.gradNorm)) / gradNorm;
-  });
   const ratioVerdicts = byVariant((v) =>
-    ratioVerdict(fits[v].growth, predictions[v].growth, config.ratioBand, gradientGrowth[v])
+    ratioVerdict(fits[v].growth, predictions[v].growth, config.ratioBand)
   );
   const final = byVariant((v) => trialsOf(v).map((t) => t.losses[t.losses.length - 1] - startLoss));
   const contrasts = escapeContrasts(final);
@@ -321,7 +315,7 @@ export function analyzeFig4b(result: Fig4bResult, config: Fig4bConfig): Fig4bAna
     predictions,
     ratios,
     ratioVerdicts,
-    gradientGrowth,
+    linearEnd,
     gradNorm,
     lambdaMax,
     contrasts,
@@ -349,7 +343,7 @@ const COLUMNS = [
   "predicted",
   "ratio",
   "gain",
-  "grad_growth",
+  "linear_to",
   "band",
   "lambda_max",
   "versus",
@@ -404,7 +398,7 @@ function fig4bTable(result: Fig4bResult, config: Fig4bConfig): string {
     predicted: a.predictions[variant].growth,
     ratio: a.ratios[variant] ?? "",
     gain: a.predictions[variant].gain,
-    grad_growth: Number.isFinite(a.gradientGrowth[variant]) ? a.gradientGrowth[variant] : "",
+    linear_to: a.linearEnd[variant],
     band: config.ratioBand,
     grad_norm: a.gradNorm,
     lambda_max: a.lambdaMax,
@@ -450,21 +444,20 @@ const VERDICT_WORDS: Record<Verdict, string> = {
   unresolved: "not resolved at this scale",
 };
 
-/** "×1.23 fitted vs ×1.50 predicted (ratio 0.82)", or why there is no fit. */
+/** "×1.23 fitted … vs ×1.50 predicted (ratio 0.82): shown", or why there is no fit. */
 function rateText(a: Fig4bAnalysis, config: Fig4bConfig, variant: EscapeVariant): string {
   const fit = a.fits[variant];
   const predicted = `×${fmt(a.predictions[variant].growth)} predicted`;
+  const linear = a.linearEnd[variant];
+  const left = linear < config.steps ? `; ‖g_B‖ > 2σ from step ${linear}` : "";
   if (fit.growth === null) {
     const why = fit.to < fit.from
       ? "the mean excess never rises"
-      : `${fit.points} positive point(s) in steps ${fit.from}–${fit.to}, need ${config.fit.minPoints}`;
-    return `no fit (${why}), ${predicted}`;
+      : `${fit.points} positive point(s) in steps ${fit.from}–${fit.to}${left}`;
+    return `no fit (${why}), ${predicted}: not resolved at this scale`;
   }
-  const regime = a.gradientGrowth[variant] > LINEAR_REGIME_GRADIENT_GROWTH
-    ? `; outside the linear regime, ‖g_B‖ grew ×${fmt(a.gradientGrowth[variant])}`
-    : "";
   return `×${fmt(fit.growth)} fitted on steps ${fit.from}–${fit.to} vs ${predicted} ` +
-    `(ratio ${fmt(a.ratios[variant]!)}${regime})`;
+    `(ratio ${fmt(a.ratios[variant]!)}${left}): ${VERDICT_WORDS[a.ratioVerdicts[variant]]}`;
 }
 
 /** "+0.012 [0.008, 0.016] (n = 20): shown" for one paired contrast. */
@@ -500,10 +493,17 @@ function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
   // Symmetric log, linear within ±Δ: the SGD control's excess stays near zero, may be negative.
   const low = Math.min(0, ...a.curves.map((c) => c.q10));
   const scale = { type: "symlog", constant: a.margin, domainMin: low, nice: false };
-  const y = (field: string, title?: string) => quant(field, title, { scale });
-  const lambdas = result.sharpness.eigenvalues.map((l) => fmt(l)).join(", ");
-  const lanczos = `${result.sharpness.iterations} Lanczos iterations, ` +
-    (result.sharpness.converged ? "converged" : "NOT converged");
+  // Decades as ticks (symlog's own ticks skip the small excesses of SAM and the control).
+  const high = Math.max(...a.curves.map((c) => c.q90));
+  const decades = [-3, -2, -1, 0, 1, 2].map((e) => 10 ** e);
+  const values = [0, ...decades, ...decades.map((d) => -d)].filter((v) => v >= low && v <= high);
+  const y = (field: string, title?: string) =>
+    quant(field, title, { scale, axis: { values, format: "~g" } });
+  const { eigenvalues, residuals, iterations, converged } = result.sharpness;
+  const lambdas = eigenvalues.map((l, i) => `${fmt(l)} (residual ${fmt(residuals[i])})`)
+    .join(", ");
+  const lanczos = `${iterations} Lanczos iterations, ` +
+    (converged ? "converged" : "not all converged");
   return figureSpec({
     text: "Figure 4(b): loss excess after leaving a converged SGD minimum",
     subtitle: [
@@ -517,7 +517,8 @@ function fig4bChart(result: Fig4bResult, config: Fig4bConfig): ChartSpec {
       `mean (line) and 10–90% band over ${config.trials} paired trials (same batches for every ` +
       `rule); dashed: fit of the mean excess from step 1 until it first reaches ` +
       `${config.fit.fraction} of its maximum`,
-      `at the start: λ = ${lambdas} (${lanczos}), first-step ‖g_B‖ = ${fmt(a.gradNorm)}`,
+      `at the start: λ = ${lambdas}, ${lanczos}; first-step ‖g_B‖ σ = ${fmt(a.gradNorm)}; ` +
+      `fit windows end where the mean ‖g_B‖ first exceeds 2σ (the linear regime)`,
       ...FIG4B_VARIANTS.map((v) => `${SHORT[v]}: ${rateText(a, config, v)}`),
       `excess after ${config.steps} steps, paired over trials, 95% t-interval, escape margin ` +
       `Δ = ${config.margin}·L_0 = ${fmt(a.margin)}: SAM − SGD ${contrastText(a, "sam")}; ` +

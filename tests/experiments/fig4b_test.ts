@@ -7,6 +7,7 @@ import {
   escapeContrasts,
   escapeVerdicts,
   heavyBallRadius,
+  linearRegimeEnd,
   predictEscapeRate,
   ratioVerdict,
 } from "../../experiments/escape_rate.ts";
@@ -84,23 +85,32 @@ Deno.test("margin verdicts: above, below, straddling and too few trials", () => 
   assert.deepEqual(escapeVerdicts(c, 0.1), { sgd: "pass", sam: "pass", ascent: "fail" });
 });
 
-Deno.test("ratioVerdict: the band, and unresolved without a fit or outside the linear regime", () => {
-  assert.equal(ratioVerdict(1.5, 1.4, 2, 1.2), "pass");
-  assert.equal(ratioVerdict(1.05, 4, 2, 1.2), "fail");
-  assert.equal(ratioVerdict(9, 4, 2, 1.2), "fail");
-  assert.equal(ratioVerdict(1.5, 0.9, 2, 1.2), "fail", "growth where none is predicted");
-  assert.equal(ratioVerdict(0.95, 0.9, 2, 1.2), "pass");
-  assert.equal(ratioVerdict(null, 4, 2, 1.2), "unresolved");
-  assert.equal(ratioVerdict(1.05, 4, 2, 30), "unresolved");
+Deno.test("ratioVerdict: same side of 1 and the band; unresolved without a fit", () => {
+  assert.equal(ratioVerdict(1.5, 1.4, 2), "pass");
+  assert.equal(ratioVerdict(1.05, 4, 2), "fail");
+  assert.equal(ratioVerdict(9, 4, 2), "fail");
+  assert.equal(ratioVerdict(1.5, 0.9, 2), "fail", "growth where none is predicted");
+  assert.equal(ratioVerdict(0.95, 0.9, 2), "pass");
+  assert.equal(ratioVerdict(null, 4, 2), "unresolved");
+});
+
+Deno.test("the linear regime ends at the first step whose gradient norm exceeds 2σ", () => {
+  assert.equal(linearRegimeEnd([0.1, 0.15, 0.19, 0.25, 0.3, NaN]), 3);
+  assert.equal(linearRegimeEnd([0.1, 0.12, 0.11, NaN]), 3);
+  assert.equal(linearRegimeEnd([0.3, 1.3, 2.9]), 1);
+  // The window stops there even while the excess still grows.
+  const excess = [0, 0.01, 0.02, 0.04, 0.08, 0.16];
+  assert.deepEqual(excessWindow(excess, 0.5, 3), { from: 1, to: 3 });
+  assert.equal(fitExcessGrowth(excess, { fraction: 0.5, minPoints: 3 }, 2).growth, null);
 });
 
 const COLUMNS = ["kind", "variant", "trial", "step", "loss", "growth", "predicted"];
-const FIT_COLUMNS = [...COLUMNS, "grad_growth", "band", "margin"];
+const FIT_COLUMNS = [...COLUMNS, "band", "margin"];
 
 /** data.csv rows of `trials` trials: each rule's loss curve per trial from `curve`. */
 function escapeRows(
   curve: (variant: string, trial: number, step: number) => number,
-  fits: Record<string, { growth: number | ""; predicted: number; grad_growth: number }>,
+  fits: Record<string, { growth: number | ""; predicted: number }>,
   trials = 6,
 ) {
   const rows: Record<string, string | number>[] = [];
@@ -122,8 +132,8 @@ function escapeRows(
 const L0 = 0.05;
 const noise = (trial: number) => 1e-4 * ((trial * 7) % 5 - 2);
 const GOOD_FITS = {
-  sam: { growth: 1.3, predicted: 1.2, grad_growth: 1.5 },
-  ascent: { growth: 2.0, predicted: 16, grad_growth: 40 },
+  sam: { growth: 1.3, predicted: 1.2 },
+  ascent: { growth: "" as const, predicted: 16 },
 };
 
 Deno.test("fig4b trends pass when SAM and ascent escape and the SGD control does not", () => {
@@ -159,7 +169,7 @@ Deno.test("fig4b trends fail when SAM does not grow, and on a prediction far off
     if (step === 0) return L0;
     if (variant === "ascent") return L0 + 0.05 * step * step + noise(trial);
     return L0 - 0.001 + noise(trial);
-  }, { ...GOOD_FITS, sam: { growth: 1.02, predicted: 3, grad_growth: 1.1 } });
+  }, { ...GOOD_FITS, sam: { growth: 1.02, predicted: 3 } });
   const checks = fig4bTrends(rows);
   assert.equal(checks[0].verdict, "fail", checks[0].detail);
   assert.equal(checks[3].verdict, "fail", checks[3].detail);
