@@ -4,6 +4,10 @@
  * minimum; the growth factor per step is an exponential fit over that window
  * (docs/paper.md#measurements).
  *
+ * Figure 4(b) fits the loss excess L_t − L_0 over the starting loss instead of the loss
+ * itself, because a converged network sits on a non-zero loss floor that would flatten a fit of
+ * ln L_t ({@link fitExcessGrowth}, docs/sharpness.md#escape-rate).
+ *
  * @module
  */
 import { fitLogLinear } from "../core/stats.ts";
@@ -44,4 +48,65 @@ export function escapeFitCurve(fit: EscapeFit): { step: number; loss: number }[]
     step,
     loss: Math.exp(intercept + step * Math.log(growth)),
   }));
+}
+
+/** The excess L_t − L_0 of a loss curve over its starting value. */
+export function lossExcess(losses: readonly number[]): number[] {
+  return losses.map((loss) => loss - losses[0]);
+}
+
+/** The fit-window rule of {@link fitExcessGrowth}. */
+export interface ExcessWindowRule {
+  /** The window ends at the first step whose excess reaches this fraction of the maximum. */
+  fraction: number;
+  /** Fewest positive excesses a fit needs (at least 3, a line's minimum). */
+  minPoints: number;
+}
+
+/** An exponential fit of the loss excess, E_t ≈ exp(intercept)·growth^t over steps from…to. */
+export interface ExcessFit {
+  /** Per-step growth factor of the excess; null when the window has too few points. */
+  growth: number | null;
+  intercept: number | null;
+  /** First and last step of the window (inclusive). */
+  from: number;
+  to: number;
+  /** Positive excesses in the window, the points fitted. */
+  points: number;
+}
+
+/**
+ * The window over which the excess grows before it saturates: from step 1 (the excess at step
+ * 0 is zero by definition) to the first step t whose excess reaches `fraction` of the largest
+ * excess of the curve, inclusive, and to `last` at the latest. A curve that never rises (no
+ * positive excess) gives the empty window [1, 0].
+ */
+export function excessWindow(
+  excess: readonly number[],
+  fraction: number,
+  last = Infinity,
+): { from: number; to: number } {
+  const top = Math.max(0, ...excess.slice(1));
+  if (!(top > 0)) return { from: 1, to: 0 };
+  const to = excess.findIndex((e, t) => t >= 1 && e >= fraction * top);
+  return { from: 1, to: Math.min(to, last) };
+}
+
+/**
+ * Least-squares fit of ln E_t against t over {@link excessWindow}'s window (ending at `last`
+ * at the latest), skipping non-positive excesses (fitLogLinear's rule); growth is null when
+ * fewer than `rule.minPoints` positive excesses remain, i.e. the excess saturates (or never
+ * rises, or leaves the regime `last` marks) too soon for a geometric phase to be measured.
+ */
+export function fitExcessGrowth(
+  excess: readonly number[],
+  rule: ExcessWindowRule,
+  last = Infinity,
+): ExcessFit {
+  const { from, to } = excessWindow(excess, rule.fraction, last);
+  const points = excess.slice(from, to + 1).filter((e) => e > 0).length;
+  const fit = points >= Math.max(3, rule.minPoints) ? fitLogLinear(excess, { from, to }) : null;
+  return fit === null
+    ? { growth: null, intercept: null, from, to, points }
+    : { growth: fit.rate, intercept: fit.intercept, from, to, points };
 }

@@ -6,7 +6,7 @@
  *
  * - `sharpness` (Figs. 3, 5): top Hessian eigenvalues (docs/paper.md#measurements);
  * - `line` (Fig. 4(c)): loss, accuracy and L″ along the segment between two states;
- * - `escape` (Fig. 4(b)): SAM (or ascent-only) steps from a converged state.
+ * - `escape` (Fig. 4(b)): SAM, ascent-only or SGD (the control) steps from a converged state.
  *
  * @module
  */
@@ -51,8 +51,11 @@ export const escapeSpecSchema = z.strictObject({
   /** Trial index: seeds the batch order through the stream (trial, escape/batches). */
   trial: z.number().int().nonnegative(),
   steps: z.number().int().positive(),
-  /** `sam`: full SAM steps; `ascent`: the released escape.py loop, θ ← θ + ρ·g/‖g‖ only. */
-  variant: z.enum(["sam", "ascent"]),
+  /**
+   * `sam`: full SAM steps; `ascent`: the released escape.py loop, θ ← θ + ρ·g/‖g‖ only;
+   * `sgd`: plain SGD steps with the same base optimizer (the control).
+   */
+  variant: z.enum(["sgd", "sam", "ascent"]),
   rho: z.number().positive(),
   lr: z.number().nonnegative(),
   momentum: z.number().min(0).lt(1),

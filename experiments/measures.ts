@@ -8,8 +8,9 @@
  *   BatchNorm by default (docs/paper.md#measurements);
  * - `line` (Fig. 4(c)): loss, accuracy and L″ along θ_λ = (1 − λ)·A + λ·B on fixed train and
  *   test subsets (docs/paper.md#measurements);
- * - `escape` (Fig. 4(b)): SAM steps (or the authors' released ascent-only loop) from a
- *   converged state, recording the training loss on a fixed subset before every step.
+ * - `escape` (Fig. 4(b)): SAM steps (or the authors' released ascent-only loop, or SGD as the
+ *   control) from a converged state, recording the training loss on a fixed subset before
+ *   every step and the norm of every step's mini-batch gradient.
  *
  * Each is a pure function of its spec and input states; randomness comes from documented
  * streams of the spec's own seed.
@@ -22,7 +23,7 @@ import { applyUpdates, optimizerStep, samPerturbation, sgd } from "../core/optim
 import { disposeSgdState } from "../core/optim/mod.ts";
 import { createRng, rngKey } from "../core/random.ts";
 import { batchLossAndGrad, type TrainState } from "../core/train.ts";
-import { type Tree, treeDispose } from "../core/tree.ts";
+import { type Tree, treeDispose, treeGlobalNorm } from "../core/tree.ts";
 import type { Batch } from "../core/batch.ts";
 import { evalBatches, pixelTable } from "../data/mod.ts";
 import { lambdaGrid, lineProfile } from "../core/metrics/line.ts";
@@ -119,6 +120,8 @@ export interface EscapeResult {
   trial: number;
   variant: EscapeSpec["variant"];
   losses: number[];
+  /** ‖g_B(θ_t)‖ of step t's mini-batch loss gradient at θ_t (no weight decay), t = 0…steps − 1. */
+  gradNorms: number[];
   [key: string]: Json;
 }
 
@@ -177,18 +180,25 @@ export function escapeTrial(spec: EscapeSpec, input: { run: TrainState; prepared
   let optState = base.init(params);
   const owned = () => params !== input.run.params;
   const losses = [trainLossOn(prepared, params, modelState, evalSet)];
+  const gradNorms: number[] = [];
   const [h, w, c] = model.inputShape;
   for (let t = 0; t < spec.steps; t++) {
     const batch = batches.next().value as Batch;
     const x = tf.tensor4d(batch.x, [batch.size, h, w, c]);
     const y = tf.tensor1d(batch.y, "int32");
     const stash: { correct: tf.Scalar | null } = { correct: null };
-    const lossAndGrad = batchLossAndGrad(prepared.deps, modelState, x, y, stash);
+    const batchGrad = batchLossAndGrad(prepared.deps, modelState, x, y, stash);
+    // The first pass of every step is at θ_t: its gradient norm sets SAM's effective radius.
+    const lossAndGrad: typeof batchGrad = (at) => {
+      const pass = batchGrad(at);
+      if (gradNorms.length === t) gradNorms.push(scalarOf(treeGlobalNorm(pass.grads)));
+      return pass;
+    };
     let nextParams: Tree;
     let nextState: Tree;
-    if (spec.variant === "sam") {
+    if (spec.variant !== "ascent") {
       const step = optimizerStep({
-        spec: { kind: "sam", rho: spec.rho },
+        spec: spec.variant === "sam" ? { kind: "sam", rho: spec.rho } : { kind: "sgd" },
         lossAndGrad,
         params,
         state: optState,
@@ -216,7 +226,14 @@ export function escapeTrial(spec: EscapeSpec, input: { run: TrainState; prepared
   }
   if (owned()) treeDispose(params, modelState);
   disposeSgdState(optState);
-  return { trial: spec.trial, variant: spec.variant, losses };
+  return { trial: spec.trial, variant: spec.variant, losses, gradNorms };
+}
+
+/** A scalar tensor's value; the tensor is disposed. */
+function scalarOf(value: tf.Scalar): number {
+  const x = value.dataSync()[0];
+  value.dispose();
+  return x;
 }
 
 /** `escape`: one escape trial from the input state. */

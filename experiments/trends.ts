@@ -24,6 +24,12 @@ import { formatInterval } from "./paired.ts";
 
 /** A check's verdict: shown (`pass`), contradicted (`fail`) or not resolved at this scale. */
 export type Verdict = "pass" | "fail" | "unresolved";
+import {
+  escapeContrasts,
+  type EscapeVariant,
+  escapeVerdicts,
+  ratioVerdict,
+} from "./escape_rate.ts";
 
 /** One trend check's outcome. */
 export interface TrendCheck {
@@ -199,16 +205,87 @@ export function fig5Trends(rows: Row[]): TrendCheck[] {
   ];
 }
 
-/** Figure 4(b): the mean loss grows geometrically over the first SAM steps. */
+/**
+ * Figure 4(b), from the trial rows (the loss of every trial at every step, the three rules
+ * paired by trial) and the fit rows of `data.csv`. With the excess E = L_last − L_0 after the
+ * last step, the escape margin Δ (the `margin` column of the `paired` rows) and 95 %
+ * Student-t intervals over trials:
+ *
+ * - SAM's and ascent-only's excess exceeds the SGD control's by at least Δ (paired per trial):
+ *   PASS when the interval of the difference lies at or above Δ, FAIL when it lies below,
+ *   unresolved when it contains Δ or there are fewer than 2 trials;
+ * - the SGD control does not escape: its excess stays below Δ (FAIL when its interval lies at
+ *   or above Δ);
+ * - SAM's and ascent-only's fitted growth of the mean excess agrees with the linearized
+ *   prediction: on the same side of 1 and within the band (`band` column); unresolved without
+ *   a fit (the fit window, which ends where the linear regime does, had too few points).
+ *
+ * `pass` means "not contradicted" (an unresolved check passes); `verdict` says which.
+ */
 export function fig4bTrends(rows: Row[]): TrendCheck[] {
-  const fits = rows.filter((r) => r.kind === "fit");
-  const growth = (variant: string) => num(fits.find((r) => r.variant === variant), "growth");
-  return ["sam", "ascent"].map((variant) => ({
+  const trials = rows.filter((r) => r.kind === "trial");
+  const finalExcess = (variant: EscapeVariant) => {
+    const mine = trials.filter((r) => r.variant === variant);
+    const last = Math.max(...mine.map((r) => num(r, "step")));
+    const at = (trial: string, step: number) =>
+      num(mine.find((r) => r.trial === trial && num(r, "step") === step), "loss");
+    const ids = [...new Set(mine.map((r) => r.trial))].sort((a, b) => Number(a) - Number(b));
+    return ids.map((id) => at(id, last) - at(id, 0));
+  };
+  const contrasts = escapeContrasts({
+    sgd: finalExcess("sgd"),
+    sam: finalExcess("sam"),
+    ascent: finalExcess("ascent"),
+  });
+  const margin = num(rows.find((r) => r.kind === "paired"), "margin");
+  const verdicts = escapeVerdicts(contrasts, margin);
+  const interval = (variant: EscapeVariant) => {
+    const c = contrasts[variant];
+    return `${f3(c.mean)} [${f3(c.lo)}, ${f3(c.hi)}] (95% t-interval, n = ${c.n}), Δ ${f3(margin)}`;
+  };
+  const check = (claim: string, verdict: Verdict, detail: string): TrendCheck => ({
     figure: "fig4b",
-    claim: `${variant === "sam" ? "SAM" : "ascent-only"}: the loss grows geometrically at first`,
-    pass: growth(variant) > 1,
-    detail: `fitted growth ×${f3(growth(variant))} per step`,
-  }));
+    claim,
+    pass: verdict !== "fail",
+    verdict,
+    detail,
+  });
+  const fit = (variant: EscapeVariant) =>
+    rows.find((r) => r.kind === "fit" && r.variant === variant);
+  const ratioCheck = (variant: "sam" | "ascent", name: string) => {
+    const row = fit(variant);
+    const fitted = row?.growth ? num(row, "growth") : null;
+    const band = num(row, "band");
+    return check(
+      `${name}: the fitted growth of the excess matches the linearized prediction (same side ` +
+        `of 1, within ×${f3(band)})`,
+      ratioVerdict(fitted, num(row, "predicted"), band),
+      `fitted ×${
+        fitted === null ? "none" : f3(fitted)
+      } per step on steps ${row?.fit_from}–${row?.fit_to} (the linear regime ends at step ${row?.linear_to}), predicted ×${
+        f3(num(row, "predicted"))
+      }`,
+    );
+  };
+  return [
+    check(
+      "SAM's loss excess exceeds the SGD control's by the escape margin (paired over trials)",
+      verdicts.sam,
+      `SAM − SGD ${interval("sam")}`,
+    ),
+    check(
+      "ascent-only's loss excess exceeds the SGD control's by the escape margin (paired)",
+      verdicts.ascent,
+      `ascent − SGD ${interval("ascent")}`,
+    ),
+    check(
+      "the SGD control does not escape (its excess stays below the margin)",
+      verdicts.sgd,
+      `SGD excess ${interval("sgd")}`,
+    ),
+    ratioCheck("sam", "SAM"),
+    ratioCheck("ascent", "ascent-only"),
+  ];
 }
 
 /** A barrier counts when the loss rises above the larger end point by more than this share. */

@@ -184,12 +184,15 @@ const CAPTIONS: Record<string, CaptionSource> = {
         show(at(c, "seed"))
       }), then ${
         fill(c, [
-          "{trials} seeded trials of {steps} SAM steps",
+          "{trials} seeded trials of {steps} steps of SAM, ascent only and SGD (the control) " +
+          "on the same batches",
           "ρ = {escape.rho}",
           "batch {escape.batchSize}",
           "loss on the first {escape.evalSize} training images",
         ])
-      }; the growth factor is fitted over the first ${show(at(c, "fitSteps"))} steps.`,
+      }; the growth of the loss excess over the starting loss is fitted from step 1 until it ` +
+      `first reaches ${show(at(c, "fit.fraction"))} of its maximum and compared with the ` +
+      "linearized prediction from the top Hessian eigenvalue at the start.",
   },
   fig4c: {
     title: "Figure 4(c): the flatter minimum lies in the same valley",

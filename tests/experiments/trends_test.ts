@@ -24,7 +24,6 @@ import {
   fig1Trends,
   fig3Trends,
   fig4aTrends,
-  fig4bTrends,
   fig4cTrends,
   fig5Trends,
   intervalCheck,
@@ -286,16 +285,6 @@ Deno.test("fig4a: flatter ends and growth pass, sharper ends and decay fail, mix
   assert.deepEqual(verdicts(fig4aTrends(fails)), ["fail", "fail", "fail"]);
   const mixed = fig4aCsv({ sam: [5, -5, 1], usam: [3, -4, 0.5], growth: [0.5, -0.6, 0.1] });
   assert.deepEqual(verdicts(fig4aTrends(mixed)), ["unresolved", "unresolved", "unresolved"]);
-});
-
-Deno.test("fig4b trends read the fitted growth of both variants", () => {
-  const make = (sam: number, ascent: number) =>
-    parseCsv(toCsv(["kind", "variant", "growth"], [
-      { kind: "fit", variant: "sam", growth: sam },
-      { kind: "fit", variant: "ascent", growth: ascent },
-    ]));
-  assert.deepEqual(fig4bTrends(make(1.3, 1.1)).map((c) => c.pass), [true, true]);
-  assert.deepEqual(fig4bTrends(make(0.9, 1.1)).map((c) => c.pass), [false, true]);
 });
 
 Deno.test("checkSmoke compares data.csv hashes with the lock and runs the trends", async () => {
