@@ -23,7 +23,12 @@ import { dirname, join } from "node:path";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { formatPhaseSpec } from "../core/schedule.ts";
 import { fileSha256 } from "../core/hash.ts";
-import { type MeasureRecord, readSealedRecord, type StateRecord } from "../core/sweep/store.ts";
+import {
+  isPreDigestRecord,
+  type MeasureRecord,
+  readSealedRecord,
+  type StateRecord,
+} from "../core/sweep/store.ts";
 import { workerCodeHash } from "./audit_run.ts";
 import { displayPath, findFigureFolders, sweepStores } from "./discover.ts";
 import { formatNumber } from "./numbers.ts";
@@ -110,7 +115,7 @@ export async function indexStore(root: string): Promise<StoreIndex> {
     const read = await readSealedRecord(join(root, "states", name));
     const r = read?.value as StateRecord | undefined;
     // Records written before digests carry none: read as they are (their code is older).
-    if (r && (read!.problem === null || r.digest === undefined)) {
+    if (r && (read!.problem === null || isPreDigestRecord(r, name.slice(0, -".json".length)))) {
       if (typeof r.id === "string" && r.job?.kind === "train") states.set(r.id, r);
     } else corrupt.set(name.slice(0, -".json".length), r?.job?.kind === "train" ? r : null);
   }

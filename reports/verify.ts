@@ -18,7 +18,7 @@ import { verifyCheckpoint } from "../core/checkpoint.ts";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { fileSha256 } from "../core/hash.ts";
 import { checkOutputs, type FileProblem, readManifest } from "../core/store.ts";
-import { readSealedRecord, type StateRecord } from "../core/sweep/store.ts";
+import { isPreDigestRecord, readSealedRecord, type StateRecord } from "../core/sweep/store.ts";
 import { displayPath, findFigureFolders, sweepStores } from "./discover.ts";
 
 /** What {@link verifyStore} found. */
@@ -68,7 +68,7 @@ async function verifySweep(root: string, report: VerifyReport): Promise<void> {
         const read = await readSealedRecord(path);
         const record = read?.value as StateRecord | undefined;
         // Records written before digests carry none; they belong to older code.
-        if (read?.problem && !(record && record.digest === undefined)) {
+        if (read?.problem && !isPreDigestRecord(record, basename(name, ".json"))) {
           bad(path, read.problem);
           continue;
         }

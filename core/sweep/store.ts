@@ -115,7 +115,7 @@ export class SweepStore {
     if (read === null) return { status: "missing" };
     const state = read.value as unknown as StateRecord | undefined;
     // A record of other code written before records had digests is merely stale.
-    if (state && state.digest === undefined && state.codeHash !== this.codeHash) {
+    if (isPreDigestRecord(state, id) && state!.codeHash !== this.codeHash) {
       return { status: "stale" };
     }
     if (!state || read.problem) return { status: "corrupt", problem: read.problem! };
@@ -191,7 +191,7 @@ export class SweepStore {
     const read = await readSealedRecord(this.measurePath(id));
     if (read === null) return { status: "missing" };
     const measure = read.value as unknown as MeasureRecord | undefined;
-    if (measure && measure.digest === undefined && measure.codeHash !== this.measureCodeHash) {
+    if (isPreDigestRecord(measure, id) && measure!.codeHash !== this.measureCodeHash) {
       return { status: "stale" };
     }
     if (!measure || read.problem) return { status: "corrupt", problem: read.problem! };
@@ -234,6 +234,15 @@ export class SweepStore {
       ? (await this.readState(job.id)) !== null
       : (await this.readMeasure(job.id)) !== null;
   }
+}
+
+/**
+ * Whether a parsed record of entry `id` was written before records had digests: it has none,
+ * but names its entry and its code (which is older code: it is stale, not damaged).
+ */
+export function isPreDigestRecord(value: unknown, id: string): boolean {
+  const record = value as { digest?: unknown; id?: unknown; codeHash?: unknown } | undefined;
+  return record?.digest === undefined && record?.id === id && typeof record?.codeHash === "string";
 }
 
 /**
