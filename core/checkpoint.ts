@@ -154,7 +154,7 @@ export function verifyCheckpoint(bytes: Uint8Array, source = "checkpoint"): {
   // Files written before digests existed (or by other tools) carry none and are read as they are.
   if (metadata.digest !== undefined && metadata.digest !== contentDigest(header, data)) {
     throw new CheckpointError(
-      `${source}: digest mismatch (${data.length} data bytes; altered or damaged after writing)`,
+      `${source}: digest mismatch, altered or damaged after writing`,
     );
   }
   return { header, metadata, data };

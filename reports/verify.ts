@@ -42,6 +42,16 @@ async function listFiles(dir: string): Promise<string[]> {
   return names.sort();
 }
 
+async function subfolders(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) out.push(join(dir, e.name));
+  } catch {
+    // not a folder: nothing below it
+  }
+  return out;
+}
+
 async function checkpointProblem(path: string): Promise<string | null> {
   try {
     verifyCheckpoint(await Deno.readFile(path), path);
@@ -102,6 +112,10 @@ export async function verifyStore(out: string): Promise<VerifyReport> {
     }
     report.checked += Object.keys(manifest.outputs).length;
     report.bad.push(...await checkOutputs(dir, manifest));
+  }
+  // A paused run's folder has no manifest yet, only the checkpoints it resumes from.
+  const runDirs = new Set([...folders.map((f) => f.dir), ...await subfolders(out)]);
+  for (const dir of [...runDirs].sort()) {
     for (const name of RESUME_CHECKPOINTS) {
       const path = join(dir, name);
       if (!(await Deno.stat(path).then(() => true, () => false))) continue;

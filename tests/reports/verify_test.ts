@@ -79,7 +79,7 @@ Deno.test("verify passes an intact store and names every damaged file", async ()
         [store.measurePath(measure.id), "record digest mismatch"],
         [
           store.partialPath("c".repeat(64)),
-          "digest mismatch (N data bytes; altered or damaged after writing)",
+          "digest mismatch, altered or damaged after writing",
         ],
         [store.stateRecordPath(job.id), "record digest mismatch"],
       ].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
@@ -99,6 +99,14 @@ Deno.test("verify catches a checkpoint that no longer matches its record", async
     }]);
     await Deno.remove(store.checkpointPath(job.id));
     assert.equal((await verifyStore(root)).bad[0].problem, "missing (its record exists)");
+    // A paused run's folder: no manifest yet, only its resume checkpoint.
+    await Deno.mkdir(join(root, "train"));
+    const last = join(root, "train", "last.safetensors");
+    await Deno.writeFile(last, checkpointBytes().subarray(0, 20));
+    assert.deepEqual((await verifyStore(root)).bad.map((b) => b.file), [
+      store.checkpointPath(job.id),
+      last,
+    ]);
   });
 });
 
