@@ -3,12 +3,21 @@
  * temporary file in the same folder, which is flushed to disk (fsync) and renamed over the
  * target; then the folder itself is flushed, where the platform allows, so the rename survives
  * a crash. A reader sees the old file or the new one, never half of one, and a failed write
- * leaves no temporary behind.
+ * leaves no temporary behind. A failed write (a full disk, a read-only folder) is a
+ * {@link FileWriteError} naming the file, reported in one line.
  *
  * @module
  */
 import { randomUUID } from "node:crypto";
 import { basename, dirname, join } from "node:path";
+
+/** A file could not be written; the message names it and the system's reason. */
+export class FileWriteError extends Error {
+  constructor(path: string, cause: unknown) {
+    super(`cannot write ${path}: ${(cause as Error)?.message ?? cause}`, { cause });
+    this.name = "FileWriteError";
+  }
+}
 
 /**
  * A fresh temporary name next to `path`: hidden (leading dot) and containing `.tmp-`, so
@@ -50,6 +59,8 @@ export async function commitTemp(tmp: string, dest: string): Promise<void> {
  * Writes `data` (a string is UTF-8 encoded) to `path` atomically and durably: temporary file
  * in the same folder, fsync, rename, fsync of the folder. On failure the old file is kept and
  * the temporary removed.
+ *
+ * @throws {FileWriteError} naming `path` when it cannot be written.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
@@ -65,6 +76,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await commitTemp(tmp, path);
   } catch (error) {
     await Deno.remove(tmp).catch(() => {});
-    throw error;
+    throw new FileWriteError(path, error);
   }
 }

@@ -12,13 +12,16 @@
  *
  * Metadata (all strings): `format` = "late-sam/checkpoint/v1", `model`, `epoch` (the next
  * epoch to run), `optimizer` (the optimizer of the phase the buffer belongs to),
- * `optimizer_step`, `config_hash`, `seed`. The random cursor is the epoch: every draw of
+ * `optimizer_step`, `config_hash`, `seed`, and `digest`: the sha256 of the header without it
+ * (tensor names, shapes, offsets, the other metadata) followed by the tensor bytes, so a flipped
+ * bit anywhere is caught on reading. The random cursor is the epoch: every draw of
  * epoch e comes from streams keyed by (seed, …/epoch/e/…), so nothing else needs saving.
  * Kernels keep tfjs layouts (conv [KH, KW, Cin, Cout], dense [in, out]).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { sha256Stream } from "./hash.ts";
 import type { Tree } from "./tree.ts";
 import { treeKeys } from "./tree.ts";
 
@@ -76,27 +79,46 @@ export function encodeCheckpoint(checkpoint: Checkpoint): Uint8Array {
     chunks.push(bytes);
     offset += bytes.length;
   }
+  const data = new Uint8Array(offset);
+  let at = 0;
+  for (const c of chunks) {
+    data.set(c, at);
+    at += c.length;
+  }
+  // The digest goes last into the metadata, so deleting it restores the hashed header exactly.
+  (header.__metadata__ as Record<string, string>).digest = contentDigest(header, data);
   let json = JSON.stringify(header);
   json += " ".repeat((8 - (json.length % 8)) % 8); // align the data to 8 bytes
   const headerBytes = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);
   new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
   out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
+  out.set(data, 8 + headerBytes.length);
   return out;
 }
 
+/** sha256 of a header (its `digest` metadata left out) and the tensor bytes. */
+function contentDigest(header: Record<string, unknown>, data: Uint8Array): string {
+  const { digest: _, ...metadata } = (header.__metadata__ ?? {}) as Record<string, string>;
+  const json = JSON.stringify({ ...header, __metadata__: metadata });
+  return sha256Stream().update(json).update(data).hex();
+}
+
+type TensorEntry = { dtype: string; shape: number[]; data_offsets: [number, number] };
+
 /**
- * Parses safetensors bytes into tensors.
+ * Checks safetensors bytes without building tensors: the header parses, is a late-sam
+ * checkpoint, the data is as long as the header promises, and the digest matches (when the file
+ * has one: files written before digests, or by other tools, have none). Returns the parsed
+ * header, metadata and tensor bytes.
  *
- * @throws {CheckpointError} on a truncated file, a malformed header, offsets outside the data,
- *   an unknown dtype or a foreign format tag.
+ * @throws {CheckpointError} naming `source` and what is wrong.
  */
-export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Checkpoint {
+export function verifyCheckpoint(bytes: Uint8Array, source = "checkpoint"): {
+  header: Record<string, TensorEntry>;
+  metadata: Record<string, string>;
+  data: Uint8Array;
+} {
   if (bytes.length < 8) throw new CheckpointError(`${source}: too short to be a safetensors file`);
   const headerLength = Number(
     new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true),
@@ -106,7 +128,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
       `${source}: header length ${headerLength} exceeds the file (${bytes.length} bytes); truncated?`,
     );
   }
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  let header: Record<string, TensorEntry>;
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + headerLength)));
   } catch {
@@ -119,6 +141,33 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Chec
     );
   }
   const data = bytes.subarray(8 + headerLength);
+  const promised = Object.entries(header).reduce(
+    (most, [name, entry]) =>
+      name === "__metadata__" ? most : Math.max(most, Number(entry?.data_offsets?.[1]) || 0),
+    0,
+  );
+  if (promised > data.length) {
+    throw new CheckpointError(
+      `${source}: truncated (the header promises ${promised} data bytes, the file has ${data.length})`,
+    );
+  }
+  // Files written before digests existed (or by other tools) carry none and are read as they are.
+  if (metadata.digest !== undefined && metadata.digest !== contentDigest(header, data)) {
+    throw new CheckpointError(
+      `${source}: digest mismatch, altered or damaged after writing`,
+    );
+  }
+  return { header, metadata, data };
+}
+
+/**
+ * Parses safetensors bytes into tensors, after {@link verifyCheckpoint}.
+ *
+ * @throws {CheckpointError} on a truncated file, a malformed header, a digest that does not
+ *   match the content, offsets outside the data, an unknown dtype or a foreign format tag.
+ */
+export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Checkpoint {
+  const { header, metadata, data } = verifyCheckpoint(bytes, source);
   const result: Checkpoint = { params: {}, state: {}, momentum: null, metadata };
   for (const [name, entry] of Object.entries(header)) {
     if (name === "__metadata__") continue;

@@ -14,6 +14,7 @@ import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { z } from "zod";
 import { resolveConfigBackend } from "./backend.ts";
 import { ConfigError, parseConfig } from "./config.ts";
+import { setStrictIntegrity } from "./integrity.ts";
 
 /** A command line that cannot be understood (unknown flag, missing value, unknown scale). */
 export class CliError extends Error {
@@ -168,11 +169,33 @@ export interface FigureArgs<C> {
   flags: FlagValues;
 }
 
+/**
+ * Flags every command takes that change how failures are handled, never a result: `--strict`
+ * (a damaged stored entry is an error, exit 1, instead of being recomputed) and `--debug`
+ * (stack traces with error messages).
+ */
+const HANDLING_FLAGS = {
+  strict: { type: "boolean", default: false },
+  debug: { type: "boolean", default: false },
+} as const;
+
+/** The help lines of {@link HANDLING_FLAGS}. */
+const HANDLING_HELP = [
+  "  --strict            a damaged stored file is an error (exit 1) instead of being recomputed",
+  "  --debug             print stack traces with errors",
+];
+
+/** Applies `--strict` (kept process-wide: every store read checks it). */
+function applyHandlingFlags(values: Record<string, unknown>): void {
+  setStrictIntegrity(values.strict === true);
+}
+
 const COMMON_FLAGS = {
   scale: { type: "string" },
   config: { type: "string" },
   out: { type: "string", default: "results" },
   force: { type: "boolean", default: false },
+  ...HANDLING_FLAGS,
   help: { type: "boolean", short: "h", default: false },
 } as const;
 
@@ -186,9 +209,11 @@ export interface StoredConfig {
 /**
  * Reads a stored config for `--config`: either a bare config object (`config.json`) or a
  * figure manifest (`manifest.json`, recognised by its `config` and `configHash` fields), whose
- * `config` and `scale` are used.
+ * `config` and `scale` are used. A manifest of another figure than `task` (or its parts,
+ * `<task>-…`) is refused.
  *
- * @throws {CliError} when the file cannot be read or does not hold a JSON object.
+ * @throws {CliError} when the file cannot be read, does not hold a JSON object, or is another
+ *   figure's manifest.
  */
 export function readStoredConfig(path: string, task = "config"): StoredConfig {
   let parsed: unknown;
@@ -201,6 +226,14 @@ export function readStoredConfig(path: string, task = "config"): StoredConfig {
     typeof v === "object" && v !== null && !Array.isArray(v);
   if (!isObject(parsed)) throw new CliError(`${task}: --config ${path} is not a JSON object`);
   if (isObject(parsed.config) && typeof parsed.configHash === "string") {
+    const figure = parsed.figure;
+    const ours = (f: string) => f === task || f.startsWith(`${task}-`) || parsed.task === task;
+    if (task !== "config" && typeof figure === "string" && !ours(figure)) {
+      throw new CliError(
+        `${task}: --config ${path} is a manifest of ${figure}, not of ${task}; ` +
+          `pass it to \`deno task ${figure}\``,
+      );
+    }
     return {
       config: parsed.config,
       scale: typeof parsed.scale === "string" ? parsed.scale : undefined,
@@ -245,6 +278,7 @@ export function parseFigureArgs<S extends z.ZodObject>(
     throw new CliError(`${spec.name}: ${(err as Error).message}`);
   }
   if (values.help) return { help: figureHelp(spec, flags) };
+  applyHandlingFlags(values);
   if (positionals.length > positionalFields.length) {
     throw new CliError(
       `${spec.name}: unexpected argument "${positionals[positionalFields.length]}"; expected ${
@@ -335,6 +369,7 @@ export function figureHelp<S extends z.ZodObject>(
     "                      whose scale is taken unless --scale is given) instead of the scale's",
     "  --out DIR           result store root (default results); writes DIR/<figure>/",
     "  --force             recompute even when a completed result with this config exists",
+    ...HANDLING_HELP,
     "  -h, --help          show this help",
     ...Object.entries(spec.runFlags ?? {}).map(([name, f]) =>
       `  --${name}${f.boolean ? "" : " VALUE"}`.padEnd(22) + f.description +
@@ -354,14 +389,42 @@ export function figureHelp<S extends z.ZodObject>(
   return lines.join("\n");
 }
 
-/** Errors whose message is for the user (data, checkpoints, backends): no stack trace. */
+/**
+ * Errors whose message is for the user (data, checkpoints, backends, damaged stores, plans too
+ * large): no stack trace.
+ */
 const USER_ERRORS = new Set([
   "DataError",
   "CheckpointError",
   "BackendError",
   "TrainingError",
   "RenderError",
+  "IntegrityError",
+  "PlanSizeError",
+  "FileWriteError",
 ]);
+
+/**
+ * How a failed command reports `err`: the text to print and the exit code. Flag and config
+ * errors exit 2; user errors (see above) and operating-system errors (a full disk, a missing
+ * or unreadable file: one line, the file named where the system names it) exit 1 without a
+ * stack trace unless `debug`; anything else is a bug and keeps its stack trace. A paused run
+ * exits 0.
+ */
+export function failureReport(err: unknown, debug = false): { text: string; code: number } {
+  const trace = debug && err instanceof Error && err.stack ? `\n${err.stack}` : "";
+  if (err instanceof CliError || err instanceof ConfigError) {
+    return { text: `error: ${err.message}\nRun with --help for usage.${trace}`, code: 2 };
+  }
+  if (err instanceof Error && err.name === "RunPaused") return { text: err.message, code: 0 };
+  const systemError = err instanceof Error &&
+    Object.values(Deno.errors).some((kind) => err instanceof kind);
+  if (err instanceof Error && (USER_ERRORS.has(err.name) || systemError)) {
+    const hint = trace || !systemError ? "" : " (--debug shows where)";
+    return { text: `error: ${err.message}${hint}${trace}`, code: 1 };
+  }
+  return { text: err instanceof Error ? (err.stack ?? err.message) : String(err), code: 1 };
+}
 
 /**
  * Parses a tool's command line (the tasks that are not figures: report, audit, merge, …) in
@@ -384,7 +447,11 @@ export function parseToolArgs<const O extends ParseArgsOptionsConfig>(
   try {
     parsed = parseArgs({
       args,
-      options: { ...options, help: { type: "boolean", short: "h", default: false } } as const,
+      options: {
+        ...options,
+        ...HANDLING_FLAGS,
+        help: { type: "boolean", short: "h", default: false },
+      } as const,
       strict: true,
       allowPositionals: usage.positionals ?? false,
     });
@@ -392,34 +459,23 @@ export function parseToolArgs<const O extends ParseArgsOptionsConfig>(
     throw new CliError(`${task}: ${(err as Error).message}`);
   }
   if ((parsed.values as { help?: boolean }).help) {
-    console.log(usage.help);
+    console.log(`${usage.help}\n\nEvery task also takes:\n${HANDLING_HELP.join("\n")}`);
     return null;
   }
+  applyHandlingFlags(parsed.values);
   return parsed;
 }
 
 /**
- * Runs a script's main function: flag and config errors print their message and exit 2;
- * data, checkpoint, backend and training errors print their message and exit 1; a paused
- * run exits 0; anything else is a bug and keeps its stack trace (exit 1).
+ * Runs a script's main function, reporting a failure as {@link failureReport} says (`--debug`
+ * among the arguments adds stack traces).
  */
 export async function runMain(main: () => Promise<void> | void): Promise<void> {
   try {
     await main();
   } catch (err) {
-    if (err instanceof CliError || err instanceof ConfigError) {
-      console.error(`error: ${err.message}\nRun with --help for usage.`);
-      Deno.exit(2);
-    }
-    if (err instanceof Error && err.name === "RunPaused") {
-      console.error(err.message);
-      Deno.exit(0);
-    }
-    if (err instanceof Error && USER_ERRORS.has(err.name)) {
-      console.error(`error: ${err.message}`);
-      Deno.exit(1);
-    }
-    console.error(err);
-    Deno.exit(1);
+    const { text, code } = failureReport(err, Deno.args.includes("--debug"));
+    console.error(text);
+    Deno.exit(code);
   }
 }

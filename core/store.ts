@@ -11,13 +11,16 @@
  *
  * Every file is written with {@linkcode writeFileAtomic} (temporary name in the same folder,
  * fsync, rename), so a reader sees either the old or the new file, never half of one. The manifest is written last:
- * its presence with matching hashes marks the result as complete.
+ * its presence with matching hashes marks the result as complete. A file whose sha256 no
+ * longer matches its manifest (edited or damaged) is reported in one line, moved aside and
+ * recomputed (an error under `--strict`, see `core/integrity.ts`).
  *
  * @module
  */
 import { join } from "node:path";
 import { writeFileAtomic } from "./atomic.ts";
 import { fileSha256, sha256Hex } from "./hash.ts";
+import { reportCorrupt } from "./integrity.ts";
 
 /** The file names of a figure folder, manifest excluded. */
 export const FIGURE_FILES = ["data.csv", "spec.vl.json", "figure.svg", "figure.png"] as const;
@@ -48,24 +51,42 @@ export async function readManifest(dir: string): Promise<StoredManifest | null> 
   }
 }
 
+/** A file of a figure folder that does not match its manifest, and why. */
+export interface FileProblem {
+  file: string;
+  problem: string;
+}
+
+/** The outputs a manifest lists whose file is missing or has another sha256. */
+export async function checkOutputs(dir: string, manifest: StoredManifest): Promise<FileProblem[]> {
+  const problems: FileProblem[] = [];
+  for (const [name, hash] of Object.entries(manifest.outputs)) {
+    const file = join(dir, name);
+    const sha = await fileSha256(file).catch(() => null);
+    if (sha === null) problems.push({ file, problem: "missing" });
+    else if (sha !== hash) {
+      problems.push({ file, problem: "sha256 differs from the manifest (edited or damaged)" });
+    }
+  }
+  return problems;
+}
+
 /**
  * Whether `dir` holds a completed result matching `expect`: the manifest has each expected
  * field with the expected value (e.g. `{ configHash, codeHash }`), and every output it lists
- * exists with the recorded sha256. A tampered, partial or stale result is therefore
- * recomputed rather than reused.
+ * exists with the recorded sha256. A partial or stale result is recomputed rather than reused;
+ * a result of this very config and code with a changed or missing file is said so in one line
+ * per file (moved aside) before it is recomputed.
+ *
+ * @throws {IntegrityError} under `--strict`, when an output does not match its manifest.
  */
 export async function isComplete(dir: string, expect: Record<string, string>): Promise<boolean> {
   const manifest = await readManifest(dir);
   if (!manifest) return false;
   for (const [key, value] of Object.entries(expect)) if (manifest[key] !== value) return false;
-  for (const [name, hash] of Object.entries(manifest.outputs)) {
-    try {
-      if ((await fileSha256(join(dir, name))) !== hash) return false;
-    } catch {
-      return false;
-    }
-  }
-  return Object.keys(manifest.outputs).length > 0;
+  const problems = await checkOutputs(dir, manifest);
+  for (const { file, problem } of problems) await reportCorrupt(file, problem, [file]);
+  return problems.length === 0 && Object.keys(manifest.outputs).length > 0;
 }
 
 /**

@@ -387,8 +387,11 @@ export async function train(
     tf.dispose([lossSum, correctSum]);
     if (!Number.isFinite(trainLoss)) {
       throw new TrainingError(
-        `epoch ${epoch} (${optimizer}, lr ${lr}): the training loss became ${trainLoss}; ` +
-          `the state after epoch ${epoch - 1} is the last good one (lower the learning rate or ρ)`,
+        `epoch ${epoch + 1} (${optimizer}, lr ${lr}): the training loss became ${trainLoss}; ` +
+          (epoch === 0
+            ? "no epoch finished before it, so there is no good state to keep"
+            : `the state after epoch ${epoch} is the last good one`) +
+          " (lower the learning rate or ρ)",
       );
     }
     const test = evaluate(deps, run, deps.testBatches());

@@ -4,13 +4,19 @@
  * processes (`worker.ts`), with identical results. Stored states are keyed by the hash of
  * the code that trains them, measurements by the hash of the code that measures them.
  *
+ * Each job is claimed with a lock file in the store before it runs (`core/lock.ts`), so other
+ * processes on the same store — a second run on one `--out`, Slurm shards on a shared file
+ * system — wait for it or take other jobs, and no job is computed twice.
+ *
  * @module
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { shareCoresWithWorkers } from "../core/backend.ts";
+import { tryLock } from "../core/lock.ts";
 import { moduleGraphHash } from "../core/provenance.ts";
 import {
+  type Claim,
   executeJobs,
   type ExecuteOptions,
   type ExecuteReport,
@@ -61,6 +67,23 @@ export interface StoreJobsOptions extends Pick<ExecuteOptions, "workers" | "onTi
   dataDir?: string;
   /** The measurements jobs may name (default: {@link MEASURES}). */
   measures?: MeasureRegistry;
+  /** Milliseconds between claims of a job another process is running (default 2000). */
+  retryMs?: number;
+}
+
+/**
+ * Claims a job in the store: its lock taken and the job not stored meanwhile (`mine`), stored
+ * by another process (`done`), or locked by a live one (`busy`).
+ */
+export async function claimJob(store: SweepStore, job: Job): Promise<Claim> {
+  await store.ensure();
+  const lock = await tryLock(store.lockPath(job));
+  if (lock === null) return { status: "busy" };
+  if (await store.isDone(job)) {
+    await lock.release();
+    return { status: "done" };
+  }
+  return { status: "mine", release: () => lock.release() };
 }
 
 /**
@@ -90,10 +113,23 @@ export function runStoreJobs(
         dataDir: options.dataDir ?? null,
       },
     });
+  const told = new Set<string>();
   return executeJobs(jobs, {
     workers: options.workers,
     isDone: (job) => store.isDone(job),
     hasState: async (id) => (await store.readState(id)) !== null,
+    claim: async (job) => {
+      const claim = await claimJob(store, job);
+      if (claim.status === "busy" && !told.has(job.id)) {
+        told.add(job.id);
+        console.error(
+          `${job.kind} job ${job.id.slice(0, 12)}: another process holds ` +
+            `${store.lockPath(job)}; taking other jobs, then waiting for it`,
+        );
+      }
+      return claim;
+    },
+    retryMs: options.retryMs,
     execute,
     onTick: options.onTick,
     onEvent: options.onEvent,

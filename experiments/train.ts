@@ -21,6 +21,8 @@
 import { z } from "zod";
 import { backendInfo, DEFAULT_BACKEND } from "../core/backend.ts";
 import { CheckpointError } from "../core/checkpoint.ts";
+import { IntegrityError, moveAside, strictIntegrity } from "../core/integrity.ts";
+import type { Model } from "../core/model.ts";
 import { CliError, runMain } from "../core/cli.ts";
 import { toCsv } from "../core/csv.ts";
 import { type FigureContext, type FigureDefinition, runFigure, RunPaused } from "../core/figure.ts";
@@ -34,6 +36,7 @@ import {
   runToCheckpoint,
   saveRun,
   train,
+  type TrainState,
 } from "../core/train.ts";
 import { encodeCheckpoint } from "../core/checkpoint.ts";
 import { join } from "node:path";
@@ -126,6 +129,54 @@ export interface TrainResult {
 }
 
 const LAST = "last.safetensors";
+const PREVIOUS = "previous.safetensors";
+
+/**
+ * The newest good checkpoint of `paths` (newest first) written for this config and code, with
+ * its per-epoch records; undefined when none is. A damaged one is said in one line (naming the
+ * epoch training restarts from) and moved aside; under `--strict` it is an error.
+ *
+ * @throws {IntegrityError} under `--strict`, when a checkpoint is damaged.
+ */
+export async function resumePoint(
+  paths: readonly string[],
+  model: Model,
+  context: Pick<FigureContext, "configHash" | "codeHash">,
+): Promise<{ run: TrainState; records: EpochRecord[]; path: string } | undefined> {
+  const damaged: { path: string; reason: string }[] = [];
+  let found: { run: TrainState; records: EpochRecord[]; path: string } | undefined;
+  for (const path of paths) {
+    if (!(await Deno.stat(path).then(() => true, () => false))) continue;
+    try {
+      const { run, metadata } = await loadRun(path, model);
+      if (metadata.config_hash === context.configHash && metadata.code_hash === context.codeHash) {
+        found = { run, records: JSON.parse(metadata.records ?? "[]"), path };
+        break;
+      }
+      disposeRun(run); // another config's or code's checkpoint: not ours to resume
+    } catch (err) {
+      if (!(err instanceof CheckpointError)) throw err;
+      const reason = err.message.startsWith(`${path}: `)
+        ? err.message.slice(path.length + 2)
+        : err.message;
+      if (strictIntegrity()) {
+        throw new IntegrityError(`checkpoint ${path} is corrupt (${reason}) (--strict)`);
+      }
+      damaged.push({ path, reason });
+    }
+  }
+  const from = found
+    ? `starting from epoch ${found.run.epoch} of the last good one (${found.path})`
+    : "no good checkpoint is left; starting from epoch 0";
+  for (const { path, reason } of damaged) {
+    console.error(`train: checkpoint ${path} is corrupt (${reason}); ${from}`);
+    await moveAside(path);
+  }
+  if (found && damaged.length === 0) {
+    console.error(`train: resuming after epoch ${found.run.epoch} from ${found.path}`);
+  }
+  return found;
+}
 
 /** Trains (resuming from `last.safetensors` in the result folder when it matches). */
 export async function computeTrain(
@@ -146,20 +197,10 @@ export async function computeTrain(
 
   // Resume from the last finished epoch when its checkpoint belongs to this config and code.
   const lastPath = join(context.dir, LAST);
-  let start = undefined;
-  let records: EpochRecord[] = [];
-  try {
-    const { run, metadata } = await loadRun(lastPath, model);
-    if (metadata.config_hash === context.configHash && metadata.code_hash === context.codeHash) {
-      start = run;
-      records = JSON.parse(metadata.records ?? "[]");
-      console.error(`train: resuming after epoch ${run.epoch - 1} from ${lastPath}`);
-    } else {
-      disposeRun(run);
-    }
-  } catch (err) {
-    if (!(err instanceof CheckpointError)) throw err;
-  }
+  const previousPath = join(context.dir, PREVIOUS);
+  const resume = await resumePoint([lastPath, previousPath], model, context);
+  const start = resume?.run;
+  const records: EpochRecord[] = resume?.records ?? [];
   const resumedFrom = start?.epoch ?? 0;
 
   const stopAfter = context.flags.stopAfter === undefined
@@ -191,6 +232,10 @@ export async function computeTrain(
             r.robustAcc === undefined ? "" : `, robust acc ${(100 * r.robustAcc).toFixed(2)}%`
           } (${r.seconds.toFixed(1)} s)`,
       );
+      // Keep one previous checkpoint: if the newest is damaged, resuming falls back to it.
+      await Deno.rename(lastPath, previousPath).catch((err) => {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      });
       await saveRun(lastPath, state, info, {
         code_hash: context.codeHash,
         records: JSON.stringify(records),
@@ -207,7 +252,7 @@ export async function computeTrain(
   }
   const checkpoint = encodeCheckpoint(runToCheckpoint(run, info));
   disposeRun(run);
-  await Deno.remove(lastPath).catch(() => {});
+  for (const path of [lastPath, previousPath]) await Deno.remove(path).catch(() => {});
   return { records, checkpoint, datasets: data.files, backend: backendInfo().name, resumedFrom };
 }
 

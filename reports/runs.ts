@@ -10,6 +10,8 @@
  * - `complete`: its state record and checkpoint are stored (checkpoint sha256 verified);
  * - `stale`: complete, but trained by other training code (a sweep would recompute it);
  * - `partial`: an unfinished job left `<id>.partial.safetensors` to resume from;
+ * - `corrupt`: a record or checkpoint is stored but fails its digest (edited or damaged; the
+ *   next sweep moves it aside and recomputes it, `deno task verify` names the file);
  * - `missing`: nothing stored.
  *
  * The final test error is the last epoch record's; λ_max comes from a stored sharpness
@@ -21,16 +23,27 @@ import { dirname, join } from "node:path";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { formatPhaseSpec } from "../core/schedule.ts";
 import { fileSha256 } from "../core/hash.ts";
-import type { MeasureRecord, StateRecord } from "../core/sweep/store.ts";
+import {
+  isPreDigestRecord,
+  type MeasureRecord,
+  readSealedRecord,
+  type StateRecord,
+} from "../core/sweep/store.ts";
 import { workerCodeHash } from "./audit_run.ts";
 import { displayPath, findFigureFolders, sweepStores } from "./discover.ts";
 import { formatNumber } from "./numbers.ts";
 
 /** Where a run stands in its store. */
-export type RunStatus = "complete" | "stale" | "partial" | "missing";
+export type RunStatus = "complete" | "stale" | "partial" | "corrupt" | "missing";
 
 /** The statuses, for validating `--status`. */
-export const RUN_STATUSES: readonly RunStatus[] = ["complete", "stale", "partial", "missing"];
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "complete",
+  "stale",
+  "partial",
+  "corrupt",
+  "missing",
+];
 
 /** One row of the listing. */
 export interface RunRow {
@@ -75,6 +88,8 @@ export interface StoreIndex {
   states: Map<string, StateRecord>;
   /** State ids with a partial checkpoint. */
   partials: Set<string>;
+  /** State ids whose record fails its digest, with the record as far as it parses. */
+  corrupt: Map<string, StateRecord | null>;
   /** State id → λ_max of its first sharpness measurement (by measurement id). */
   lambdaMax: Map<string, number>;
   /** Checkpoint checks made so far: state id → whether its file matches its record. */
@@ -84,18 +99,25 @@ export interface StoreIndex {
 /** Reads a sweep store's records, partial checkpoints and sharpness measurements. */
 export async function indexStore(root: string): Promise<StoreIndex> {
   const states = new Map<string, StateRecord>();
-  for (const r of await readJsonFiles<StateRecord>(join(root, "states"))) {
-    if (typeof r?.id !== "string" || r.job?.kind !== "train") continue;
-    states.set(r.id, r);
-  }
   const partials = new Set<string>();
+  const corrupt = new Map<string, StateRecord | null>();
+  const records: string[] = [];
   try {
     for await (const e of Deno.readDir(join(root, "states"))) {
-      const m = /^([0-9a-f]{64})\.partial\.safetensors$/.exec(e.name);
-      if (m) partials.add(m[1]);
+      const partial = /^([0-9a-f]{64})\.partial\.safetensors$/.exec(e.name);
+      if (partial) partials.add(partial[1]);
+      if (/^[0-9a-f]{64}\.json$/.test(e.name)) records.push(e.name);
     }
   } catch {
     // no states folder
+  }
+  for (const name of records.sort()) {
+    const read = await readSealedRecord(join(root, "states", name));
+    const r = read?.value as StateRecord | undefined;
+    // Records written before digests carry none: read as they are (their code is older).
+    if (r && (read!.problem === null || isPreDigestRecord(r, name.slice(0, -".json".length)))) {
+      if (typeof r.id === "string" && r.job?.kind === "train") states.set(r.id, r);
+    } else corrupt.set(name.slice(0, -".json".length), r?.job?.kind === "train" ? r : null);
   }
   const lambdaMax = new Map<string, number>();
   const measures = (await readJsonFiles<MeasureRecord>(join(root, "measures")))
@@ -108,7 +130,7 @@ export async function indexStore(root: string): Promise<StoreIndex> {
       if (!lambdaMax.has(input)) lambdaMax.set(input, value[0]);
     }
   }
-  return { root, states, partials, lambdaMax, checked: new Map() };
+  return { root, states, partials, corrupt, lambdaMax, checked: new Map() };
 }
 
 /**
@@ -131,7 +153,9 @@ async function statusOf(
   codeHash: string | null,
 ): Promise<RunStatus> {
   const record = index.states.get(id);
-  if (record && await checkpointMatches(index, record)) {
+  if (index.corrupt.has(id)) return "corrupt";
+  if (record) {
+    if (!(await checkpointMatches(index, record))) return "corrupt";
     return codeHash !== null && record.codeHash !== codeHash ? "stale" : "complete";
   }
   return index.partials.has(id) ? "partial" : "missing";
@@ -199,7 +223,9 @@ export async function listRuns(
     }
   }
   for (const index of indexes.values()) {
-    const ends = [...index.states.values()]
+    const stored = [...index.states.values(), ...index.corrupt.values()]
+      .filter((r): r is StateRecord => r !== null);
+    const ends = stored
       .filter((r) => r.job.to === r.job.epochs && !listed.has(`${index.root}\0${r.id}`))
       .sort((a, b) => (a.id < b.id ? -1 : 1));
     for (const r of ends) {
@@ -265,7 +291,8 @@ const HELP =
 
 Lists the runs of the result store under DIR (default results): figure, scale, config hash,
 run hash, seed, phases, status, final test error and λ_max. Statuses: complete, stale (trained
-by other training code), partial (resumable), missing. Runs no figure lists have figure "-".
+by other training code), partial (resumable), corrupt (a stored file fails its digest; deno task
+verify names it), missing. Runs no figure lists have figure "-".
 
 Options:
   --out DIR          result root (default results)

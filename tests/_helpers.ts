@@ -28,6 +28,20 @@ export async function quiet<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Runs `fn` collecting what it prints with `console.error`, line by line (not shown). */
+export async function captureErrors<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; lines: string[] }> {
+  const error = console.error;
+  const lines: string[] = [];
+  console.error = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+  try {
+    return { value: await fn(), lines };
+  } finally {
+    console.error = error;
+  }
+}
+
 /** Runs `fn` in a fresh temporary folder, removed afterwards whatever happens. */
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await Deno.makeTempDir({ prefix: "late-sam-test-" });

@@ -84,6 +84,56 @@ export interface Plan {
   independentCost: number;
 }
 
+/**
+ * The most epochs of all runs together that a plan enumerates (it names a state after every
+ * epoch of every run): far above any sweep of the paper (fig. 3 at paper scale: 5 seeds × 21
+ * runs × 200 epochs = 21,000), far below what would take minutes to enumerate.
+ */
+export const MAX_PLAN_EPOCHS = 1_000_000;
+
+/** The most optimizer steps (epochs × steps per epoch) one run of a plan may take. */
+export const MAX_RUN_STEPS = 1e10;
+
+/** A plan too large to enumerate or to ever finish; the message names the field. */
+export class PlanSizeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "PlanSizeError";
+  }
+}
+
+/**
+ * Refuses absurd sizes before anything is enumerated: every run's `epochs` a positive integer,
+ * all runs' epochs together at most {@link MAX_PLAN_EPOCHS}, and each run's epochs × steps per
+ * epoch at most {@link MAX_RUN_STEPS}.
+ *
+ * @throws {PlanSizeError} naming `epochs` and the bound.
+ */
+export function checkPlanSize(runs: readonly RunRequest[], cost: CostModel): void {
+  for (const [i, r] of runs.entries()) {
+    if (!Number.isSafeInteger(r.epochs) || r.epochs < 1) {
+      throw new PlanSizeError(`run ${i}: epochs must be a positive integer, got ${r.epochs}`);
+    }
+  }
+  const total = runs.reduce((sum, r) => sum + r.epochs, 0);
+  if (total > MAX_PLAN_EPOCHS) {
+    const most = Math.max(...runs.map((r) => r.epochs));
+    throw new PlanSizeError(
+      `epochs ${most}: the plan's ${runs.length} runs would have ${total} epochs, more than ` +
+        `the ${MAX_PLAN_EPOCHS} a plan may enumerate; lower --epochs`,
+    );
+  }
+  for (const [i, r] of runs.entries()) {
+    const perEpoch = cost.stepsPerEpoch(r.base);
+    if (r.epochs * perEpoch > MAX_RUN_STEPS) {
+      throw new PlanSizeError(
+        `run ${i}: epochs ${r.epochs} × ${perEpoch} steps per epoch is more than the ` +
+          `${MAX_RUN_STEPS} optimizer steps a run may take; lower --epochs`,
+      );
+    }
+  }
+}
+
 /** How the plan prices work; supplied by the experiment, which knows the data and models. */
 export interface CostModel {
   /** Optimizer steps per epoch of a run with this base config. */
@@ -164,6 +214,7 @@ function segmentCost(
  * at its cut points into segments; a segment is a {@link TrainJob} named by the state at its
  * end, so a segment shared by several runs appears once.
  *
+ * @throws {PlanSizeError} when the runs are too large to enumerate ({@link checkPlanSize}).
  * @throws {Error} when a run's phases do not tile [0, T), or a measurement names an unknown run.
  */
 export function planSweep(
@@ -171,6 +222,7 @@ export function planSweep(
   cost: CostModel,
 ): Plan {
   const runs = requests.runs;
+  checkPlanSize(runs, cost);
   runs.forEach((r, i) => {
     try {
       checkPhases(r.phases, r.epochs);

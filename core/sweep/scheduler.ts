@@ -7,6 +7,12 @@
  * Ready jobs are started longest-remaining-path first, which keeps trunks (on which many tails
  * wait) ahead of leaves.
  *
+ * Several processes may execute plans on one store at once (two runs on one `--out`, Slurm
+ * shards on a shared file system): with {@link ExecuteOptions.claim} each job is claimed before
+ * it runs, a job another process is running is put back and retried after
+ * {@link ExecuteOptions.retryMs} while other ready jobs go first, and a job another process
+ * finished counts as skipped. No job is computed twice.
+ *
  * @module
  */
 import { type Job, jobDependencies } from "./plan.ts";
@@ -19,6 +25,12 @@ export interface JobContext {
   tick(units: number): void;
 }
 
+/**
+ * What claiming a job found: `mine` (run it, then `release`), `done` (another process stored
+ * it meanwhile) or `busy` (another process is running it now).
+ */
+export type Claim = { status: "mine"; release(): Promise<void> } | { status: "done" | "busy" };
+
 /** Options of {@link executeJobs}. */
 export interface ExecuteOptions {
   /** Concurrent jobs (≥ 1). */
@@ -29,6 +41,10 @@ export interface ExecuteOptions {
   hasState(id: string): Promise<boolean>;
   /** Runs one job; resolves once its output is stored. */
   execute(job: Job, context: JobContext): Promise<void>;
+  /** Claims a job before running it (cooperating processes); default: every job is mine. */
+  claim?(job: Job): Promise<Claim>;
+  /** Milliseconds before a job another process is running is claimed again (default 2000). */
+  retryMs?: number;
   /** Called as jobs start and finish (progress lines). */
   onEvent?(event: { type: "start" | "done" | "skip"; job: Job; seconds?: number }): void;
   /** Called with every unit of progress (skipped jobs report their whole cost at once). */
@@ -38,6 +54,7 @@ export interface ExecuteOptions {
 /** What {@link executeJobs} did. */
 export interface ExecuteReport {
   executed: string[];
+  /** Jobs already stored, or stored meanwhile by another process. */
   skipped: string[];
   /** Batch-gradient evaluations of the executed jobs. */
   spentCost: number;
@@ -50,6 +67,8 @@ export class SweepError extends Error {
     this.name = "SweepError";
   }
 }
+
+const MINE: Claim = { status: "mine", release: () => Promise.resolve() };
 
 /** Longest path (by cost) from each job to the end of the plan, for prioritizing. */
 function remainingPath(jobs: readonly Job[]): Map<string, number> {
@@ -94,17 +113,17 @@ export async function executeJobs(
   options: ExecuteOptions,
 ): Promise<ExecuteReport> {
   const workers = Math.max(1, Math.floor(options.workers));
+  const retryMs = options.retryMs ?? 2000;
   const planned = new Map(jobs.map((j) => [j.id, j]));
   const done = new Set<string>();
   const report: ExecuteReport = { executed: [], skipped: [], spentCost: 0 };
-  for (const job of jobs) {
-    if (await options.isDone(job)) {
-      done.add(job.id);
-      report.skipped.push(job.id);
-      options.onEvent?.({ type: "skip", job });
-      options.onTick?.(job.cost);
-    }
-  }
+  const markSkipped = (job: Job) => {
+    done.add(job.id);
+    report.skipped.push(job.id);
+    options.onEvent?.({ type: "skip", job });
+    options.onTick?.(job.cost);
+  };
+  for (const job of jobs) if (await options.isDone(job)) markSkipped(job);
   for (const job of jobs) {
     for (const dep of jobDependencies(job)) {
       if (!planned.has(dep) && !done.has(dep)) {
@@ -119,37 +138,52 @@ export async function executeJobs(
     }
   }
   const priority = remainingPath(jobs);
-  const pending = jobs.filter((j) => !done.has(j.id)).sort((a, b) =>
-    (priority.get(b.id)! - priority.get(a.id)!) || (a.id < b.id ? -1 : 1)
-  );
+  const byPriority = (a: Job, b: Job) =>
+    (priority.get(b.id)! - priority.get(a.id)!) || (a.id < b.id ? -1 : 1);
+  const pending = jobs.filter((j) => !done.has(j.id)).sort(byPriority);
   const running = new Set<Promise<void>>();
   const freeSlots = Array.from({ length: workers }, (_, i) => workers - 1 - i);
+  /** Jobs another process is running: when to claim each again. */
+  const retryAt = new Map<string, number>();
   let failure: Error | null = null;
 
+  const run = async (job: Job, worker: number) => {
+    const claim = options.claim ? await options.claim(job) : MINE;
+    if (claim.status !== "mine") {
+      if (claim.status === "done") return markSkipped(job);
+      retryAt.set(job.id, performance.now() + retryMs);
+      pending.push(job);
+      pending.sort(byPriority);
+      return;
+    }
+    retryAt.delete(job.id);
+    const t0 = performance.now();
+    options.onEvent?.({ type: "start", job });
+    try {
+      await options.execute(job, { worker, tick: (units) => options.onTick?.(units) });
+      done.add(job.id);
+      report.executed.push(job.id);
+      report.spentCost += job.cost;
+      options.onEvent?.({ type: "done", job, seconds: (performance.now() - t0) / 1000 });
+    } finally {
+      await claim.release();
+    }
+  };
+
   const startReady = () => {
+    const now = performance.now();
     while (failure === null && freeSlots.length > 0) {
-      const index = pending.findIndex((j) => jobDependencies(j).every((d) => done.has(d)));
+      const index = pending.findIndex((j) =>
+        (retryAt.get(j.id) ?? 0) <= now && jobDependencies(j).every((d) => done.has(d))
+      );
       if (index < 0) return;
       const [job] = pending.splice(index, 1);
       const worker = freeSlots.pop()!;
-      const t0 = performance.now();
-      options.onEvent?.({ type: "start", job });
-      const promise: Promise<void> = options.execute(job, {
-        worker,
-        tick: (units) => options.onTick?.(units),
-      }).then(
-        () => {
-          done.add(job.id);
-          report.executed.push(job.id);
-          report.spentCost += job.cost;
-          options.onEvent?.({ type: "done", job, seconds: (performance.now() - t0) / 1000 });
-        },
-        (err) => {
-          failure ??= new SweepError(
-            `${job.kind} job ${job.id.slice(0, 12)} failed: ${(err as Error).message ?? err}`,
-          );
-        },
-      ).finally(() => {
+      const promise: Promise<void> = run(job, worker).catch((err) => {
+        failure ??= new SweepError(
+          `${job.kind} job ${job.id.slice(0, 12)} failed: ${(err as Error).message ?? err}`,
+        );
+      }).finally(() => {
         running.delete(promise);
         freeSlots.push(worker);
       });
@@ -158,8 +192,16 @@ export async function executeJobs(
   };
 
   startReady();
-  while (running.size > 0) {
-    await Promise.race(running);
+  while (running.size > 0 || (failure === null && retryAt.size > 0 && pending.length > 0)) {
+    // Wake when a job ends, or when a job another process holds may be claimed again.
+    const waiting = pending.filter((j) => retryAt.has(j.id)).map((j) => retryAt.get(j.id)!);
+    const wake = waiting.length === 0 ? [] : [
+      new Promise<void>((resolve) =>
+        setTimeout(resolve, Math.max(0, Math.min(...waiting) - performance.now()))
+      ),
+    ];
+    if (running.size === 0 && wake.length === 0) break;
+    await Promise.race([...running, ...wake]);
     startReady();
   }
   if (failure) throw failure;

@@ -92,7 +92,7 @@ async function listTree(root: string, rel = ""): Promise<string[]> {
     for await (const entry of Deno.readDir(join(root, rel))) {
       const path = rel ? `${rel}/${entry.name}` : entry.name;
       if (entry.isDirectory) out.push(...(await listTree(root, path)));
-      else if (entry.isFile && !entry.name.includes(".partial.") && !entry.name.includes(".tmp-")) {
+      else if (entry.isFile && isStoredResult(entry.name)) {
         out.push(path);
       }
     }
@@ -100,6 +100,11 @@ async function listTree(root: string, rel = ""): Promise<string[]> {
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   return out.sort();
+}
+
+/** Results to copy: not unfinished work, temporaries, locks or damaged files moved aside. */
+function isStoredResult(name: string): boolean {
+  return ![".partial.", ".tmp-", ".lock", ".corrupt"].some((part) => name.includes(part));
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -149,7 +154,8 @@ function sameRecord(a: Uint8Array, b: Uint8Array): boolean {
   try {
     const [x, y] = [a, b].map((bytes) => JSON.parse(new TextDecoder().decode(bytes)));
     const strip = (r: Record<string, unknown>) => {
-      const { seconds: _s, records, ...rest } = r;
+      // Wall times differ between machines, and with them the record's own digest.
+      const { seconds: _s, digest: _d, records, ...rest } = r;
       const epochs = Array.isArray(records)
         ? records.map((e) => ({ ...(e as Record<string, unknown>), seconds: undefined }))
         : records;

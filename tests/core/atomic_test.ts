@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { commitTemp, syncDir, tempPathFor, writeFileAtomic } from "../../core/atomic.ts";
+import {
+  commitTemp,
+  FileWriteError,
+  syncDir,
+  tempPathFor,
+  writeFileAtomic,
+} from "../../core/atomic.ts";
 import { withTempDir } from "../_helpers.ts";
 
 Deno.test("writeFileAtomic replaces whole contents, strings and bytes, leaving no temporary", async () => {
@@ -36,5 +42,17 @@ Deno.test("temporaries are hidden siblings; commitTemp renames one into place", 
     await commitTemp(tmp, join(dir, "x.bin"));
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["x.bin"]);
     await syncDir(join(dir, "no-such-folder")); // never throws
+  });
+});
+
+Deno.test("a failed write names the file it could not write", async () => {
+  await withTempDir(async (dir) => {
+    const target = join(dir, "missing", "data.csv");
+    await assert.rejects(
+      () => writeFileAtomic(target, "x"),
+      (e: Error) =>
+        e instanceof FileWriteError && e.name === "FileWriteError" &&
+        e.message.startsWith(`cannot write ${target}: `) && e.cause instanceof Deno.errors.NotFound,
+    );
   });
 });

@@ -7,6 +7,7 @@ import {
   CheckpointError,
   decodeCheckpoint,
   encodeCheckpoint,
+  verifyCheckpoint,
 } from "../../core/checkpoint.ts";
 import { disposeRun, initRun, loadRun, saveRun } from "../../core/train.ts";
 import { treeDispose, treeToArrays } from "../../core/tree.ts";
@@ -97,4 +98,33 @@ Deno.test("loading a checkpoint of another model, or a missing file, is a clear 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** The checkpoint's bytes with one bit flipped at `offset` from the end. */
+function flipBit(bytes: Uint8Array, fromEnd: number, bit: number): Uint8Array {
+  const out = bytes.slice();
+  out[out.length - fromEnd] ^= 1 << bit;
+  return out;
+}
+
+Deno.test("a flipped exponent bit or a truncated file fails the digest; intact files pass", () => {
+  const ckpt = sample();
+  const bytes = encodeCheckpoint(ckpt);
+  treeDispose(ckpt.params, ckpt.state, ckpt.momentum);
+  assert.match(verifyCheckpoint(bytes).metadata.digest, /^[0-9a-f]{64}$/);
+  // The last float's most significant byte holds the sign and 7 exponent bits (little-endian).
+  assert.throws(
+    () => decodeCheckpoint(flipBit(bytes, 1, 6), "ckpt"),
+    (e: Error) => e instanceof CheckpointError && /^ckpt: digest mismatch/.test(e.message),
+  );
+  assert.throws(
+    () => verifyCheckpoint(bytes.subarray(0, bytes.length - 4), "ckpt"),
+    /^CheckpointError: ckpt: truncated \(the header promises \d+ data bytes, the file has \d+\)$/,
+  );
+  // A changed metadata value (the epoch to resume from) is caught too.
+  const at = new TextDecoder("latin1").decode(bytes).indexOf('"epoch":"3"') + '"epoch":"'.length;
+  assert.ok(at > '"epoch":"'.length);
+  const edited = bytes.slice();
+  edited[at] = "4".charCodeAt(0);
+  assert.throws(() => verifyCheckpoint(edited, "ckpt"), /ckpt: digest mismatch/);
 });

@@ -3,6 +3,7 @@ import { z } from "zod";
 import {
   CliError,
   configFlags,
+  failureReport,
   type FigureCliSpec,
   flagKey,
   type FlagValues,
@@ -11,6 +12,10 @@ import {
   readStoredConfig,
 } from "../../core/cli.ts";
 import { ConfigError } from "../../core/config.ts";
+import { FileWriteError } from "../../core/atomic.ts";
+import { IntegrityError, strictIntegrity } from "../../core/integrity.ts";
+import { join } from "node:path";
+import { withTempDir } from "../_helpers.ts";
 
 const schema = z.strictObject({
   numTrials: z.number().int().positive().describe("seeded trials"),
@@ -259,7 +264,11 @@ Deno.test("parseToolArgs: strict flags, a prefixed error, help returns null", ()
   } finally {
     console.log = log;
   }
-  assert.deepEqual(printed, ["usage"]);
+  assert.equal(printed.length, 1);
+  assert.match(
+    String(printed[0]),
+    /^usage\n\nEvery task also takes:\n {2}--strict .*\n {2}--debug /,
+  );
 });
 
 Deno.test("run flags parse to a typed object: camel-cased, booleans as booleans", () => {
@@ -279,4 +288,57 @@ Deno.test("run flags parse to a typed object: camel-cased, booleans as booleans"
   if ("help" in none) throw new Error("unexpected help");
   assert.deepEqual({ ...none.flags }, { dataDir: undefined, dryRun: false, workers: "2" });
   assert.equal(flagKey("skip-timing"), "skipTiming");
+});
+
+Deno.test("--config refuses a manifest of another figure, naming both", async () => {
+  await withTempDir(async (dir) => {
+    const manifest = (figure: string) =>
+      JSON.stringify({ figure, scale: "smoke", config: { x: 1 }, configHash: "h" });
+    await Deno.writeTextFile(join(dir, "fig5.json"), manifest("fig5"));
+    assert.throws(
+      () => readStoredConfig(join(dir, "fig5.json"), "fig3"),
+      (e: Error) =>
+        e instanceof CliError &&
+        e.message.startsWith(
+          `fig3: --config ${join(dir, "fig5.json")} is a manifest of fig5, not of fig3`,
+        ),
+    );
+    // Its own figure's manifest, and a part of a multi-figure task, are accepted.
+    assert.deepEqual(readStoredConfig(join(dir, "fig5.json"), "fig5").config, { x: 1 });
+    await Deno.writeTextFile(join(dir, "p1.json"), manifest("theory-p1"));
+    assert.deepEqual(readStoredConfig(join(dir, "p1.json"), "theory").scale, "smoke");
+  });
+});
+
+Deno.test("failureReport: I/O errors in one line naming the file, traces only with --debug", () => {
+  const full = new FileWriteError(
+    "out/fig3/data.csv",
+    new Error("No space left on device (os error 28)"),
+  );
+  assert.deepEqual(failureReport(full), {
+    text: "error: cannot write out/fig3/data.csv: No space left on device (os error 28)",
+    code: 1,
+  });
+  const missing = new Deno.errors.NotFound("No such file or directory (os error 2): open 'x.csv'");
+  const report = failureReport(missing);
+  assert.equal(report.code, 1);
+  assert.equal(report.text.split("\n").length, 1);
+  assert.match(report.text, /^error: No such file .*'x\.csv' \(--debug shows where\)$/);
+  assert.match(failureReport(missing, true).text, /\n.*NotFound.*\n\s+at /);
+  assert.equal(failureReport(new CliError("bad flag")).code, 2);
+  assert.equal(
+    failureReport(new IntegrityError("state a: record digest mismatch (--strict)")).text,
+    "error: state a: record digest mismatch (--strict)",
+  );
+  // A bug keeps its stack trace.
+  const bug = failureReport(new TypeError("x is undefined"));
+  assert.match(bug.text, /^TypeError: x is undefined\n\s+at /);
+});
+
+Deno.test("--strict and --debug are accepted by every command; --strict is applied", () => {
+  const parsed = parseToolArgs("tool", ["--strict", "--debug"], {}, { help: "usage" });
+  assert.equal(parsed?.values.strict, true);
+  assert.equal(strictIntegrity(), true);
+  parseToolArgs("tool", [], {}, { help: "usage" });
+  assert.equal(strictIntegrity(), false);
 });

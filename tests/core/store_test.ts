@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { fileSha256, sha256Hex } from "../../core/hash.ts";
 import { writeFileAtomic } from "../../core/atomic.ts";
 import { isComplete, MANIFEST_FILE, writeOutputs } from "../../core/store.ts";
-import { withTempDir } from "../_helpers.ts";
+import { captureErrors, withTempDir } from "../_helpers.ts";
+import { IntegrityError, setStrictIntegrity } from "../../core/integrity.ts";
 
 Deno.test("writeOutputs returns the sha256 of each file as written", async () => {
   await withTempDir(async (dir) => {
@@ -26,10 +27,37 @@ Deno.test("a result is complete only with a matching config hash and intact outp
     assert.equal(await isComplete(dir, { configHash: "other" }), false);
     assert.equal(await isComplete(dir, { configHash: "abc", codeHash: "x" }), false);
     await Deno.writeTextFile(join(dir, "data.csv"), "x\n2\n"); // tampered
-    assert.equal(await isComplete(dir, { configHash: "abc" }), false);
-    await Deno.remove(join(dir, "data.csv")); // missing
-    assert.equal(await isComplete(dir, { configHash: "abc" }), false);
+    const said = await captureErrors(() => isComplete(dir, { configHash: "abc" }));
+    assert.equal(said.value, false);
+    assert.deepEqual(said.lines, [
+      `${
+        join(dir, "data.csv")
+      }: sha256 differs from the manifest (edited or damaged) — recomputing`,
+    ]);
+    // Moved aside, not deleted: the edited bytes stay for inspection.
+    assert.equal(await Deno.readTextFile(join(dir, "data.csv.corrupt")), "x\n2\n");
+    const missing = await captureErrors(() => isComplete(dir, { configHash: "abc" }));
+    assert.equal(missing.value, false);
+    assert.deepEqual(missing.lines, [`${join(dir, "data.csv")}: missing — recomputing`]);
     await Deno.writeTextFile(join(dir, MANIFEST_FILE), "{not json"); // corrupt manifest
     assert.equal(await isComplete(dir, { configHash: "abc" }), false);
+  });
+});
+
+Deno.test("under --strict an edited output is an error and stays in place", async () => {
+  await withTempDir(async (dir) => {
+    const outputs = await writeOutputs(dir, { "data.csv": "x\n1\n" });
+    await writeFileAtomic(join(dir, MANIFEST_FILE), JSON.stringify({ configHash: "abc", outputs }));
+    await Deno.writeTextFile(join(dir, "data.csv"), "x\n2\n");
+    setStrictIntegrity(true);
+    try {
+      await assert.rejects(
+        () => isComplete(dir, { configHash: "abc" }),
+        (e: Error) => e instanceof IntegrityError && e.message.includes("data.csv: sha256 differs"),
+      );
+    } finally {
+      setStrictIntegrity(false);
+    }
+    assert.equal(await Deno.readTextFile(join(dir, "data.csv")), "x\n2\n");
   });
 });

@@ -71,9 +71,26 @@ Deno.test("a diverging run stops with TrainingError after reporting the last goo
   });
   await assert.rejects(
     () => train(config, tinyDeps(), { onEpoch: (r) => void seen.push(r) }),
-    (err: unknown) => err instanceof TrainingError && /epoch 2 .*became/.test(err.message),
+    // Epochs counted from 1, as the progress lines do: the third epoch failed, two are good.
+    (err: unknown) =>
+      err instanceof TrainingError &&
+      /^epoch 3 .*became .*; the state after epoch 2 is the last good one \(/.test(err.message),
   );
   assert.deepEqual(seen.map((r) => r.epoch), [0, 1]);
+});
+
+Deno.test("a run diverging in its first epoch says no good state exists (not epoch -1)", async () => {
+  const config = tinyConfig({
+    lr: { kind: "constant", base: 1e30 },
+    phases: [{ optimizer: "sgd", from: 0, to: 6 }],
+  });
+  await assert.rejects(
+    () => train(config, tinyDeps()),
+    (err: unknown) =>
+      err instanceof TrainingError && !err.message.includes("-1") &&
+      /^epoch 1 .*became .*; no epoch finished before it, so there is no good state to keep/
+        .test(err.message),
+  );
 });
 
 Deno.test("no tensors leak across epochs", async () => {

@@ -5,7 +5,8 @@ import { ConfigError } from "../../core/config.ts";
 import { sha256Hex } from "../../core/hash.ts";
 import { runFigure, RunPaused } from "../../core/figure.ts";
 import { trainTask } from "../../experiments/train.ts";
-import { HAVE_FMNIST, quiet } from "../_helpers.ts";
+import { captureErrors, HAVE_FMNIST, quiet } from "../_helpers.ts";
+import { IntegrityError, setStrictIntegrity } from "../../core/integrity.ts";
 
 // Two tiny epochs (SGD then SAM) of the reference CNN on 256 Fashion-MNIST images, on wasm.
 const TINY = [
@@ -136,6 +137,88 @@ Deno.test({
       }
       const seeds = outcome!.manifest!.seeds as { streams: Record<string, string> };
       assert.equal(seeds.streams.attack, "0:epoch/<e>/attack/<step>");
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
+});
+
+/** Flips a high exponent bit of the checkpoint's last float32 (little-endian: its last byte). */
+async function flipExponentBit(path: string): Promise<void> {
+  const bytes = await Deno.readFile(path);
+  bytes[bytes.length - 1] ^= 0x40;
+  await Deno.writeFile(path, bytes);
+}
+
+Deno.test({
+  name: "a damaged resume checkpoint is named; the previous good one is used, never silently none",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const [straight, pieces] = [await Deno.makeTempDir(), await Deno.makeTempDir()];
+    const three = [...TINY, "--phases", "sgd:2,sam:1"];
+    const dir = join(pieces, "train");
+    try {
+      await quiet(() => runFigure(trainTask, [...three, "--out", straight]));
+      await assert.rejects(
+        () => quiet(() => runFigure(trainTask, [...three, "--out", pieces, "--stop-after", "2"])),
+        RunPaused,
+      );
+      await flipExponentBit(join(dir, "last.safetensors"));
+      // --strict refuses to go on, and moves nothing.
+      await assert.rejects(
+        () => quiet(() => runFigure(trainTask, [...three, "--out", pieces, "--strict"])),
+        (e: Error) =>
+          e instanceof IntegrityError &&
+          /^checkpoint .*last\.safetensors is corrupt \(digest mismatch/.test(e.message),
+      );
+      setStrictIntegrity(false);
+      const { value: resumed, lines } = await quiet(() =>
+        captureErrors(() => runFigure(trainTask, [...three, "--out", pieces]))
+      );
+      assert.equal((resumed!.manifest!.summary as Record<string, unknown>).resumedFromEpoch, 1);
+      assert.ok(
+        lines.some((l) =>
+          l === `train: checkpoint ${join(dir, "last.safetensors")} is corrupt (digest mismatch, ` +
+              `altered or damaged after writing); starting from epoch 1 of the last good one ` +
+              `(${join(dir, "previous.safetensors")})`
+        ),
+        lines.join("\n"),
+      );
+      const files = ["data.csv", "final.safetensors"];
+      assert.deepEqual(await hashes(pieces, files), await hashes(straight, files));
+      assert.ok(await Deno.stat(join(dir, "last.safetensors.corrupt"))); // moved aside
+    } finally {
+      setStrictIntegrity(false);
+      await Deno.remove(straight, { recursive: true });
+      await Deno.remove(pieces, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a truncated resume checkpoint with none before it says it starts from epoch 0",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    const last = join(out, "train", "last.safetensors");
+    try {
+      await assert.rejects(
+        () => quiet(() => runFigure(trainTask, [...TINY, "--out", out, "--stop-after", "1"])),
+        RunPaused,
+      );
+      const bytes = await Deno.readFile(last);
+      await Deno.writeFile(last, bytes.subarray(0, bytes.length - 1000));
+      const { value: resumed, lines } = await quiet(() =>
+        captureErrors(() => runFigure(trainTask, [...TINY, "--out", out]))
+      );
+      assert.equal((resumed!.manifest!.summary as Record<string, unknown>).resumedFromEpoch, 0);
+      assert.ok(
+        lines.some((l) =>
+          /^train: checkpoint .*last\.safetensors is corrupt \(truncated \(the header promises \d+ data bytes, the file has \d+\)\); no good checkpoint is left; starting from epoch 0$/
+            .test(l)
+        ),
+        lines.join("\n"),
+      );
     } finally {
       await Deno.remove(out, { recursive: true });
     }

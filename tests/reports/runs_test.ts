@@ -126,13 +126,22 @@ Deno.test("runs lists every figure's runs with status, test error and λ_max, th
   }
 });
 
-Deno.test("a damaged checkpoint is not complete", async () => {
+Deno.test("a damaged checkpoint or an edited record is corrupt, not missing", async () => {
   const root = await Deno.makeTempDir();
   try {
     const { results, store } = await fixture(root);
+    const statusOf = async (run: string) =>
+      (await listRuns(results, { codeHash: "code-now" })).find((r) => r.id === id(run))!.status;
+    assert.equal(await statusOf("a"), "complete");
     await Deno.writeFile(store.checkpointPath(id("a")), new Uint8Array([0]));
-    const rows = await listRuns(results, { codeHash: "code-now" });
-    assert.equal(rows.find((r) => r.id === id("a"))!.status, "missing");
+    assert.equal(await statusOf("a"), "corrupt");
+    // The probe's edit: a record's test accuracy changed by hand.
+    assert.equal(await statusOf("e"), "complete");
+    const path = store.stateRecordPath(id("e"));
+    const text = await Deno.readTextFile(path);
+    await Deno.writeTextFile(path, text.replace(/"testAcc": ?0\.9/, '"testAcc": 0.8'));
+    assert.notEqual(await Deno.readTextFile(path), text);
+    assert.equal(await statusOf("e"), "corrupt");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

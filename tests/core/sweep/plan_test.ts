@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import {
+  checkPlanSize,
   type CostModel,
+  MAX_PLAN_EPOCHS,
+  PlanSizeError,
   planSweep,
   runId,
   type RunRequest,
@@ -92,5 +95,42 @@ Deno.test("duplicate runs and measurements are planned once; unknown runs are re
   assert.throws(
     () => planSweep({ runs: [{ ...run, epochs: 12 }] }, cost),
     /run 0: phases end at epoch 10, expected 12/,
+  );
+});
+
+Deno.test("absurd sizes are refused before anything is enumerated, naming epochs", () => {
+  const huge = {
+    ...sgdToSam(0, 5),
+    epochs: 1e9,
+    phases: [{ optimizer: "sgd" as const, from: 0, to: 1e9 }],
+  };
+  const t0 = performance.now();
+  assert.throws(
+    () => planSweep({ runs: [huge, huge] }, cost),
+    (e: Error) =>
+      e instanceof PlanSizeError &&
+      e.message ===
+        `epochs 1000000000: the plan's 2 runs would have 2000000000 epochs, more than the ` +
+          `${MAX_PLAN_EPOCHS} a plan may enumerate; lower --epochs`,
+  );
+  assert.ok(performance.now() - t0 < 1000, "refused without enumerating");
+  // Within the epoch bound but too many steps for one run.
+  const steps = {
+    ...huge,
+    epochs: 1000,
+    phases: [{ optimizer: "sgd" as const, from: 0, to: 1000 }],
+  };
+  assert.throws(
+    () => checkPlanSize([steps], { stepsPerEpoch: () => 1e8 }),
+    /run 0: epochs 1000 × 100000000 steps per epoch is more than the 10000000000/,
+  );
+  assert.throws(
+    () => checkPlanSize([{ ...steps, epochs: 2.5 }], cost),
+    /epochs must be a positive integer/,
+  );
+  // Sizes like the paper's pass.
+  assert.doesNotThrow(() => checkPlanSize([sgdToSam(0, 5)], cost));
+  assert.doesNotThrow(() =>
+    checkPlanSize(Array(105).fill({ ...steps, epochs: 200 }), { stepsPerEpoch: () => 391 })
   );
 });

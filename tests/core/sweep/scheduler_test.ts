@@ -89,3 +89,42 @@ Deno.test("the critical path is one seed's longest chain", () => {
   // Trunk 6 SGD epochs, or the full-SAM run: 6 epochs × 2 passes = 12 batch gradients.
   assert.equal(criticalPathCost(plan.jobs), 12);
 });
+
+Deno.test("two cooperating executors with claims run every job exactly once between them", async () => {
+  const holders = new Map<string, string>(); // job id → executor holding it
+  const stored = new Set<string>();
+  const ranBy = new Map<string, string>();
+  const executor = (name: string) =>
+    executeJobs(plan.jobs, {
+      workers: 2,
+      retryMs: 2,
+      isDone: (job) => Promise.resolve(stored.has(job.id)),
+      hasState: (id) => Promise.resolve(stored.has(id)),
+      claim: (job) => {
+        if (stored.has(job.id)) return Promise.resolve({ status: "done" as const });
+        if (holders.has(job.id)) return Promise.resolve({ status: "busy" as const });
+        holders.set(job.id, name);
+        return Promise.resolve({
+          status: "mine" as const,
+          release: () => Promise.resolve(void holders.delete(job.id)),
+        });
+      },
+      execute: async (job) => {
+        if (job.kind === "train" && job.parent !== null) assert.ok(stored.has(job.parent));
+        assert.ok(!ranBy.has(job.id), `job ${job.id} ran twice`);
+        ranBy.set(job.id, name);
+        await new Promise((r) => setTimeout(r, 3));
+        stored.add(job.id);
+      },
+    });
+  const [a, b] = await Promise.all([executor("a"), executor("b")]);
+  assert.equal(ranBy.size, plan.jobs.length);
+  assert.equal(a.spentCost + b.spentCost, plan.cost);
+  assert.equal(a.executed.length + b.executed.length, plan.jobs.length);
+  assert.ok(a.executed.length > 0 && b.executed.length > 0, "both took jobs");
+  // What one did, the other counts as skipped.
+  assert.deepEqual(new Set([...a.executed, ...a.skipped]), new Set(plan.jobs.map((j) => j.id)));
+  // Without claims the same count shows the duplicated work: the check can fail.
+  const [x, y] = await Promise.all([simulate(2), simulate(2)]);
+  assert.equal(x.report.spentCost + y.report.spentCost, 2 * plan.cost);
+});
