@@ -79,3 +79,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw new FileWriteError(path, error);
   }
 }
+
+/** Whether `path` is an existing regular file (false for anything missing or unreadable). */
+export async function isFile(path: string): Promise<boolean> {
+  return await Deno.stat(path).then((s) => s.isFile, () => false);
+}

@@ -11,7 +11,9 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../core/backend.ts";
-import { encodeCheckpoint } from "../core/checkpoint.ts";
+import { CheckpointError, encodeCheckpoint } from "../core/checkpoint.ts";
+import { reportCorrupt } from "../core/integrity.ts";
+import { isFile } from "../core/atomic.ts";
 import { pgdAdversary, type PgdConfig } from "../core/attack.ts";
 import { type Json, parseConfig } from "../core/config.ts";
 import type { Model } from "../core/model.ts";
@@ -185,6 +187,21 @@ export function recordsJson(records: EpochRecord[]): Json[] {
 }
 
 /**
+ * A segment's resume checkpoint, or null when there is none or it is damaged (then reported in
+ * one line and moved aside, so the segment restarts from its parent; `--strict` refuses).
+ */
+async function loadPartial(path: string, id: string, model: Model) {
+  if (!(await isFile(path))) return null;
+  try {
+    return await loadRun(path, model);
+  } catch (err) {
+    if (!(err instanceof CheckpointError)) throw err;
+    await reportCorrupt(`segment ${id.slice(0, 12)}: resume checkpoint`, err.message, [path]);
+    return null;
+  }
+}
+
+/**
  * Trains one segment of a sweep: loads the parent state (or initializes), trains epochs
  * [from, to), checkpoints after every epoch (`<id>.partial.safetensors`, resumed from when
  * present), and stores the final state with its per-epoch records.
@@ -197,7 +214,7 @@ export async function executeTrainJob(job: TrainJob, env: JobEnv): Promise<void>
   const passes = (optimizer: string) => stepPasses(base, optimizer);
   let start: TrainState | undefined;
   let records: EpochRecord[] = [];
-  const partial = await loadRun(env.store.partialPath(job.id), model).catch(() => null);
+  const partial = await loadPartial(env.store.partialPath(job.id), job.id, model);
   if (
     partial && partial.metadata.code_hash === env.store.codeHash &&
     partial.run.epoch > job.from && partial.run.epoch <= job.to

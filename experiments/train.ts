@@ -20,7 +20,8 @@
  */
 import { z } from "zod";
 import { backendInfo, DEFAULT_BACKEND } from "../core/backend.ts";
-import { CheckpointError } from "../core/checkpoint.ts";
+import { CheckpointError, encodeCheckpoint } from "../core/checkpoint.ts";
+import { isFile } from "../core/atomic.ts";
 import { IntegrityError, moveAside, strictIntegrity } from "../core/integrity.ts";
 import type { Model } from "../core/model.ts";
 import { CliError, runMain } from "../core/cli.ts";
@@ -38,7 +39,6 @@ import {
   train,
   type TrainState,
 } from "../core/train.ts";
-import { encodeCheckpoint } from "../core/checkpoint.ts";
 import { join } from "node:path";
 import { prepareRun, trainConfigFor } from "./runs.ts";
 import { runSettingsShape, seededSettings } from "./run_settings.ts";
@@ -146,7 +146,7 @@ export async function resumePoint(
   const damaged: { path: string; reason: string }[] = [];
   let found: { run: TrainState; records: EpochRecord[]; path: string } | undefined;
   for (const path of paths) {
-    if (!(await Deno.stat(path).then(() => true, () => false))) continue;
+    if (!(await isFile(path))) continue;
     try {
       const { run, metadata } = await loadRun(path, model);
       if (metadata.config_hash === context.configHash && metadata.code_hash === context.codeHash) {

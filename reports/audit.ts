@@ -18,6 +18,7 @@
  * @module
  */
 import { join } from "node:path";
+import { isFile } from "../core/atomic.ts";
 import { CliError, parseToolArgs, runMain } from "../core/cli.ts";
 import { MANIFEST_FILE } from "../core/store.ts";
 import { AuditError, auditFigure, figureAuditLines } from "./audit_figure.ts";
@@ -29,10 +30,6 @@ import { TaskError } from "./tasks.ts";
 export type AuditTarget =
   | { kind: "figure"; dir: string }
   | { kind: "run"; store: string; id: string };
-
-async function isFile(path: string): Promise<boolean> {
-  return await Deno.stat(path).then((s) => s.isFile, () => false);
-}
 
 /**
  * Resolves an audit target: a folder with a manifest, a figure name under `out`, or a run

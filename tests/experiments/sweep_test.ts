@@ -9,7 +9,7 @@ import { RUN_COSTS } from "../../experiments/runs.ts";
 import { seededSettings } from "../../experiments/run_settings.ts";
 import { SMOKE_SETTINGS } from "../../experiments/settings.ts";
 import { planRuns, runRecords, runStoreJobs } from "../../experiments/sweep.ts";
-import { HAVE_FMNIST } from "../_helpers.ts";
+import { captureErrors, HAVE_FMNIST } from "../_helpers.ts";
 
 // The reference CNN on 192 Fashion-MNIST images, 3 epochs of 3 steps.
 const settings = { ...SMOKE_SETTINGS, trainSize: 192, testSize: 64 };
@@ -188,6 +188,20 @@ Deno.test({
       );
       assert.ok(await Deno.stat(store.partialPath(job.id)));
       assert.equal(await store.readState(job.id), null);
+      // A damaged copy of that checkpoint (one byte flipped) is named, kept aside and not used:
+      // the job restarts from its parent and still ends bitwise equal.
+      const damaged = new SweepStore(join(root, "damaged"), "test");
+      await damaged.ensure();
+      const partial = await Deno.readFile(store.partialPath(job.id));
+      partial[partial.length - 5] ^= 0x40;
+      await Deno.writeFile(damaged.partialPath(job.id), partial);
+      const { lines } = await captureErrors(() => executeJob(job, { store: damaged }));
+      assert.ok(
+        lines.some((l) => /resume checkpoint: .*digest.* — recomputing/.test(l)),
+        lines.join("\n"),
+      );
+      assert.ok(await Deno.stat(`${damaged.partialPath(job.id)}.corrupt`));
+      assert.deepEqual(await bytes(damaged, job.id), await bytes(reference, job.id));
       await executeJob(job, { store });
       assert.deepEqual(await bytes(store, job.id), await bytes(reference, job.id));
       await assert.rejects(Deno.stat(store.partialPath(job.id)), Deno.errors.NotFound);
