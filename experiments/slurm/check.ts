@@ -26,12 +26,21 @@ import { fileURLToPath } from "node:url";
 import { CliError, parseToolArgs, runMain } from "../../core/cli.ts";
 import {
   completedVerdict,
+  exitVerdict,
   failureVerdict,
+  type FinishedState,
   formatVerdict,
+  mergeHeldVerdict,
+  mergeSpentVerdict,
+  noDaemonVerdict,
   parseSacct,
   parseShardReport,
+  partialResumeVerdict,
+  type PartialState,
+  partialStates,
   resumeVerdict,
   sameBytesVerdict,
+  stateVerdict,
   type StoredJob,
   storedJobs,
   type Verdict,
@@ -183,26 +192,29 @@ function submitMerge(o: Options, out: string, after: string[]) {
 }
 
 async function allCompleted(step: string, arrays: string[], others: string[]): Promise<Verdict> {
-  const ids = [...others];
-  for (const a of arrays) ids.push(...(await arrayTasks(a)).values());
-  return completedVerdict(step, await sacct(), ids);
+  const labels = new Map<string, string>();
+  for (const a of arrays) {
+    for (const [index, id] of await arrayTasks(a)) labels.set(id, `${a}_${index}`);
+  }
+  return completedVerdict(step, await sacct(), [...labels.keys(), ...others], labels);
 }
 
 function csvOf(dir: string, o: Options) {
   return join(dir, o.figure, "data.csv");
 }
 
-async function mergeSpent(dir: string, o: Options): Promise<Verdict> {
+async function mergeSpent(dir: string, o: Options): Promise<number | undefined> {
   const text = await Deno.readTextFile(join(dir, o.figure, "manifest.json")).catch(() => null);
-  const spent = text === null
-    ? undefined
-    : (JSON.parse(text) as { summary?: { gradientEvaluations?: { spent?: number } } }).summary
-      ?.gradientEvaluations?.spent;
-  return {
-    step: "merge job trains nothing",
-    pass: spent === 0,
-    detail: `the merge job's manifest: ${spent ?? "no"} gradient evaluations spent`,
-  };
+  if (text === null) return undefined;
+  const manifest = JSON.parse(text) as { summary?: { gradientEvaluations?: { spent?: number } } };
+  return manifest.summary?.gradientEvaluations?.spent;
+}
+
+/** The merge job `id` of `out` as scontrol shows it, and whether it left its log behind. */
+async function mergeState(id: string, out: string) {
+  const fields = (await jobFields(id))[0] ?? {};
+  const ran = (await readBytes(join(out, `slurm-merge-${id}.log`))) !== null;
+  return { id, state: fields.JobState ?? "?", reason: fields.Reason ?? "?", ran };
 }
 
 async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
@@ -213,7 +225,11 @@ async function timed<T>(label: string, f: () => Promise<T>): Promise<T> {
 }
 
 /** Cancels array task `index` once its store holds a finished job and a resumable partial. */
-async function killMidRun(array: string, index: number, store: string): Promise<StoredJob[]> {
+async function killMidRun(
+  array: string,
+  index: number,
+  store: string,
+): Promise<{ finished: StoredJob[]; partials: PartialState[] }> {
   const deadline = Date.now() + WAIT_SECONDS * 1000;
   while (Date.now() < deadline) {
     const task = (await jobFields(`${array}_${index}`))[0];
@@ -225,7 +241,7 @@ async function killMidRun(array: string, index: number, store: string): Promise<
     if (task?.JobState === "RUNNING" && finished.length >= 1 && partial) {
       await must(["scancel", `${array}_${index}`]);
       await waitJobs([`${array}_${index}`]);
-      return await storedJobs(store);
+      return { finished: await storedJobs(store), partials: await partialStates(store) };
     }
     await new Promise((r) => setTimeout(r, 300));
   }
@@ -254,11 +270,7 @@ async function checkInCluster(o: Options): Promise<Verdict[]> {
     "unsharded run",
     () => run([Deno.execPath(), "task", o.figure, "--scale", o.scale, "--out", dir("unsharded")]),
   );
-  report({
-    step: "unsharded run",
-    pass: unsharded.code === 0,
-    detail: `deno task ${o.figure} exited with ${unsharded.code}`,
-  });
+  report(exitVerdict("unsharded run", `deno task ${o.figure}`, unsharded.code));
   const reference = {
     name: "unsharded data.csv",
     bytes: await readBytes(csvOf(dir("unsharded"), o)),
@@ -275,7 +287,7 @@ async function checkInCluster(o: Options): Promise<Verdict[]> {
     name: "sharded data.csv",
     bytes: await readBytes(csvOf(dir("sharded"), o)),
   }, reference));
-  report(await mergeSpent(dir("sharded"), o));
+  report(mergeSpentVerdict("merge job trains nothing", await mergeSpent(dir("sharded"), o)));
 
   console.log("== 3. overlapping shards: every shard twice at once into the same stores");
   await timed("overlapping sweep", async () => {
@@ -300,39 +312,43 @@ async function checkInCluster(o: Options): Promise<Verdict[]> {
     const out = dir("faults");
     const store = join(out, "shard-0", "sweep");
     const jobs = await submitSweep(o, out, FIGURE_FLAGS);
-    const beforeKill = await killMidRun(jobs.array, 0, store);
+    const atKill = await killMidRun(jobs.array, 0, store);
     await waitJobs([jobs.merge]);
-    const merge = (await jobFields(jobs.merge))[0] ?? {};
-    report({
-      step: "merge job held after the kill",
-      pass: merge.JobState === "CANCELLED" || merge.Reason === "DependencyNeverSatisfied",
-      detail: `merge job ${jobs.merge} ${merge.JobState} (${merge.Reason})`,
-    });
+    report(mergeHeldVerdict("merge job held after the kill", await mergeState(jobs.merge, out)));
     const resubmitted = await submitShards(o, out, "0");
     const others = Array.from({ length: o.shards - 1 }, (_, i) => `${jobs.array}_${i + 1}`);
     const merge2 = await submitMerge(o, out, [resubmitted, ...others]);
     await waitJobs([jobs.array, resubmitted, merge2]);
-    const rows = await sacct();
     const tasks = await arrayTasks(jobs.array);
-    const retried = [...(await arrayTasks(resubmitted)).values()];
-    report(completedVerdict("resubmitted jobs", rows, [
-      ...retried,
-      ...[...tasks].filter(([i]) => i !== 0).map(([, id]) => id),
-      merge2,
-    ]));
-    const killed = rows.get(tasks.get(0) ?? "");
-    report({
-      step: "killed task visible in sacct",
-      pass: killed?.state === "CANCELLED",
-      detail: `array task ${jobs.array}_0 (job ${tasks.get(0)}): ${killed?.state ?? "not listed"}`,
-    });
+    report(
+      await allCompleted("resubmitted jobs", [resubmitted], [
+        ...others.map((t) => {
+          const index = Number(t.split("_")[1]);
+          return tasks.get(index) ?? t;
+        }),
+        merge2,
+      ]),
+    );
+    report(stateVerdict(
+      "killed task visible in sacct",
+      await sacct(),
+      tasks.get(0) ?? "?",
+      `array task ${jobs.array}_0`,
+      "CANCELLED",
+    ));
     const log = await Deno.readTextFile(join(out, `slurm-${resubmitted}_0.log`)).catch(() => "");
     report(resumeVerdict("nothing redone", {
       clean: await storedJobs(join(dir("sharded"), "shard-0", "sweep")),
-      beforeKill,
+      beforeKill: atKill.finished,
       afterResubmit: await storedJobs(store),
       report: parseShardReport(log),
     }));
+    const finished = new Map<string, FinishedState | null>();
+    for (const p of atKill.partials) {
+      const text = await Deno.readTextFile(join(store, "states", `${p.id}.json`)).catch(() => null);
+      finished.set(p.id, text === null ? null : JSON.parse(text) as FinishedState);
+    }
+    report(partialResumeVerdict("unfinished job resumed", atKill.partials, finished));
   });
   report(sameBytesVerdict("killed and resubmitted = unsharded", {
     name: "faults data.csv",
@@ -342,11 +358,12 @@ async function checkInCluster(o: Options): Promise<Verdict[]> {
   console.log("== 5. a failing shard (bad flag --workers 0)");
   const bad = await submitSweep(o, dir("bad"), ["--workers", "0"]);
   await waitJobs([bad.array, bad.merge]);
-  const merge = (await jobFields(bad.merge))[0] ?? {};
-  const ran = (await readBytes(join(dir("bad"), `slurm-merge-${bad.merge}.log`))) !== null;
-  report(failureVerdict("failed shard stops the merge", await sacct(), [
-    ...(await arrayTasks(bad.array)).values(),
-  ], { id: bad.merge, state: merge.JobState ?? "?", reason: merge.Reason ?? "?", ran }));
+  report(failureVerdict(
+    "failed shard stops the merge",
+    await sacct(),
+    [...(await arrayTasks(bad.array)).values()],
+    await mergeState(bad.merge, dir("bad")),
+  ));
   return verdicts;
 }
 
@@ -413,13 +430,7 @@ async function main(args: string[]): Promise<void> {
     if (left.length === 0) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  const last: Verdict = {
-    step: "no daemon left",
-    pass: left.length === 0,
-    detail: left.length === 0
-      ? "no slurmctld, slurmd, slurmstepd or munged running"
-      : `still running: ${left.join(", ")}`,
-  };
+  const last = noDaemonVerdict("no daemon left", left);
   console.log(formatVerdict(last));
   const ok = child.code === 0 && last.pass;
   console.log(

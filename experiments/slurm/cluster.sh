@@ -35,6 +35,14 @@ pids=()
 stop() {
   local status=$?
   set +e
+  # Jobs still queued or running (a check that stopped early) are cancelled while slurmd can
+  # still end their steps.
+  if [[ -f $dir/slurm.conf ]] && SLURM_CONF=$dir/slurm.conf scancel --user="$(id -un)" 2>/dev/null; then
+    for _ in $(seq 100); do
+      [[ -z $(SLURM_CONF=$dir/slurm.conf squeue -h 2>/dev/null) ]] && break
+      sleep 0.2
+    done
+  fi
   # slurmd and slurmctld first (they talk to munged), then munged; each by the pid we started.
   for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill "${pids[i]}" 2>/dev/null; done
   for pid in "${pids[@]}"; do

@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "node:path";
+import { decodeCheckpoint } from "../../core/checkpoint.ts";
 
 /** One step's outcome and its one-line evidence. */
 export interface Verdict {
@@ -44,49 +45,110 @@ export function parseSacct(text: string): Map<string, JobRow> {
   return rows;
 }
 
-/** Every job in `ids` finished COMPLETED with exit code 0:0. */
+/**
+ * Every job in `ids` finished COMPLETED with exit code 0:0. `labels` names array tasks
+ * (`12_1` for job 14) in the evidence.
+ */
 export function completedVerdict(
   step: string,
   rows: Map<string, JobRow>,
   ids: readonly string[],
+  labels: ReadonlyMap<string, string> = new Map(),
 ): Verdict {
+  const name = (id: string) => (labels.has(id) ? `${labels.get(id)} (job ${id})` : id);
   const bad = ids.map((id) => rows.get(id) ?? { jobId: id, state: "MISSING", exitCode: "?" })
     .filter((r) => r.state !== "COMPLETED" || r.exitCode !== "0:0");
   return {
     step,
     pass: ids.length > 0 && bad.length === 0,
     detail: bad.length === 0
-      ? `${ids.join(", ")} COMPLETED 0:0 in sacct`
-      : `not completed: ${bad.map((r) => `${r.jobId} ${r.state} ${r.exitCode}`).join(", ")}`,
+      ? `${ids.map(name).join(", ")} COMPLETED 0:0 in sacct`
+      : `not completed: ${bad.map((r) => `${name(r.jobId)} ${r.state} ${r.exitCode}`).join(", ")}`,
   };
 }
 
+/** A merge job as `scontrol` shows it, and whether it left a log or figure behind. */
+export interface MergeJobState {
+  id: string;
+  state: string;
+  reason: string;
+  ran: boolean;
+}
+
+/** The job never ran and never will: CANCELLED, or PENDING on a dependency that cannot be met. */
+function held(merge: MergeJobState): boolean {
+  return !merge.ran && (merge.state === "CANCELLED" ||
+    (merge.state === "PENDING" && merge.reason === "DependencyNeverSatisfied"));
+}
+
+function describeMerge(merge: MergeJobState): string {
+  return `merge job ${merge.id} ${merge.state} (${merge.reason})` +
+    (merge.ran ? ", but it ran" : ", never started");
+}
+
+/** After a shard was killed or failed, the merge job is held for good (see {@link held}). */
+export function mergeHeldVerdict(step: string, merge: MergeJobState): Verdict {
+  return { step, pass: held(merge), detail: describeMerge(merge) };
+}
+
 /**
- * A failed shard stopped the sweep: each job in `failed` is FAILED with a non-zero exit code,
- * and the merge job never ran (CANCELLED by Slurm, or still PENDING on a dependency that can
- * never be satisfied), which `mergeRan` (its log or figure exists) confirms from the disk.
+ * A failed shard stopped the sweep: each job in `failed` is FAILED with a non-zero exit code
+ * in sacct, and the merge job never ran.
  */
 export function failureVerdict(
   step: string,
   rows: Map<string, JobRow>,
   failed: readonly string[],
-  merge: { id: string; state: string; reason: string; ran: boolean },
+  merge: MergeJobState,
 ): Verdict {
-  const notFailed = failed.map((id) =>
-    rows.get(id) ?? { jobId: id, state: "MISSING", exitCode: "?" }
-  )
-    .filter((r) => r.state !== "FAILED" || r.exitCode.startsWith("0:"));
-  const mergeHeld = !merge.ran &&
-    (merge.state === "CANCELLED" ||
-      (merge.state === "PENDING" && merge.reason === "DependencyNeverSatisfied"));
-  const shown = failed.map((id) =>
-    `${id} ${rows.get(id)?.state ?? "MISSING"} ${rows.get(id)?.exitCode ?? "?"}`
-  );
+  const listed = failed.map((id) => rows.get(id) ?? { jobId: id, state: "MISSING", exitCode: "?" });
+  const notFailed = listed.filter((r) => r.state !== "FAILED" || r.exitCode.startsWith("0:"));
   return {
     step,
-    pass: failed.length > 0 && notFailed.length === 0 && mergeHeld,
-    detail: `sacct: ${shown.join(", ")}; merge job ${merge.id} ${merge.state} (${merge.reason})` +
-      (merge.ran ? ", but it ran" : ", never started"),
+    pass: failed.length > 0 && notFailed.length === 0 && held(merge),
+    detail: `sacct: ${listed.map((r) => `${r.jobId} ${r.state} ${r.exitCode}`).join(", ")}; ` +
+      describeMerge(merge),
+  };
+}
+
+/** Job `id` (shown as `label`) has `expected` as its final state in sacct. */
+export function stateVerdict(
+  step: string,
+  rows: Map<string, JobRow>,
+  id: string,
+  label: string,
+  expected: string,
+): Verdict {
+  const row = rows.get(id);
+  return {
+    step,
+    pass: row?.state === expected,
+    detail: `${label} (job ${id}): ${row ? `${row.state} ${row.exitCode}` : "not listed"} in sacct`,
+  };
+}
+
+/** The merge job's manifest spent no gradient evaluation: every job came from the shards. */
+export function mergeSpentVerdict(step: string, spent: number | undefined): Verdict {
+  return {
+    step,
+    pass: spent === 0,
+    detail: `the merge job's manifest: ${spent ?? "no"} gradient evaluations spent`,
+  };
+}
+
+/** A command run outside Slurm exited with status 0. */
+export function exitVerdict(step: string, command: string, code: number): Verdict {
+  return { step, pass: code === 0, detail: `${command} exited with ${code}` };
+}
+
+/** No daemon process is left (`left`: `pid name` of each still running). */
+export function noDaemonVerdict(step: string, left: readonly string[]): Verdict {
+  return {
+    step,
+    pass: left.length === 0,
+    detail: left.length === 0
+      ? "no slurmctld, slurmd, slurmstepd or munged running"
+      : `still running: ${left.join(", ")}`,
   };
 }
 
@@ -215,4 +277,68 @@ export function resumeVerdict(step: string, e: ResumeEvidence): Verdict {
       `${spentBefore + spentAfter} spent vs ${clean} clean` +
       (problems.length ? `; ${problems.join("; ")}` : "; no finished job redone"),
   };
+}
+
+/** An unfinished job's resumable checkpoint: the job and the epoch records it holds. */
+export interface PartialState {
+  id: string;
+  records: unknown[];
+}
+
+/** The resumable partial checkpoints in the sweep store at `root`. */
+export async function partialStates(root: string): Promise<PartialState[]> {
+  const out: PartialState[] = [];
+  try {
+    for (const entry of Deno.readDirSync(join(root, "states"))) {
+      const match = /^(.+)\.partial\.safetensors$/.exec(entry.name);
+      if (!entry.isFile || !match) continue;
+      const path = join(root, "states", entry.name);
+      const { metadata } = decodeCheckpoint(await Deno.readFile(path), path);
+      out.push({ id: match[1], records: JSON.parse(metadata.records ?? "[]") });
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
+/** A finished train job's record as the store keeps it (the fields this check reads). */
+export interface FinishedState {
+  job: { from: number; to: number; cost: number };
+  records: unknown[];
+}
+
+/**
+ * The resubmitted task resumed the killed task's unfinished jobs from their partial
+ * checkpoints: each finished job starts with the partial's epoch records, wall times included
+ * (a retrained epoch would have measured its own).
+ */
+export function partialResumeVerdict(
+  step: string,
+  partials: readonly PartialState[],
+  finished: ReadonlyMap<string, FinishedState | null>,
+): Verdict {
+  if (partials.length === 0) {
+    return { step, pass: false, detail: "no partial checkpoint at the kill" };
+  }
+  const lines: string[] = [];
+  let pass = true;
+  for (const p of partials) {
+    const state = finished.get(p.id) ?? null;
+    const kept = state?.records.slice(0, p.records.length);
+    const same = state !== null && p.records.length > 0 &&
+      JSON.stringify(kept) === JSON.stringify(p.records);
+    pass &&= same;
+    const perEpoch = state ? state.job.cost / (state.job.to - state.job.from) : NaN;
+    lines.push(
+      !state
+        ? `job ${p.id.slice(0, 12)} never finished`
+        : same
+        ? `job ${p.id.slice(0, 12)} resumed: ${p.records.length} epochs (${
+          p.records.length * perEpoch
+        } gradient evaluations) kept from its partial checkpoint, wall times included`
+        : `job ${p.id.slice(0, 12)}: its first ${p.records.length} epochs were trained again`,
+    );
+  }
+  return { step, pass, detail: lines.join("; ") };
 }

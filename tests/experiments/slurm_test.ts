@@ -3,15 +3,23 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   completedVerdict,
+  exitVerdict,
   failureVerdict,
   formatVerdict,
+  mergeHeldVerdict,
+  mergeSpentVerdict,
+  noDaemonVerdict,
   parseSacct,
   parseShardReport,
+  partialResumeVerdict,
+  partialStates,
   resumeVerdict,
   sameBytesVerdict,
+  stateVerdict,
   type StoredJob,
   storedJobs,
 } from "../../experiments/slurm/verdicts.ts";
+import { encodeCheckpoint } from "../../core/checkpoint.ts";
 import { withTempDir } from "../_helpers.ts";
 
 const SACCT = "7|COMPLETED|0:0\n8|FAILED|1:0\n9|CANCELLED by 0|0:15\n10|COMPLETED|0:0\n";
@@ -49,6 +57,36 @@ Deno.test("failureVerdict: PASS when the shards failed and the merge never ran",
     false,
     "still waiting is not yet held for good",
   );
+});
+
+Deno.test("completedVerdict names array tasks by their labels", () => {
+  const v = completedVerdict("s", parseSacct(SACCT), ["7", "8"], new Map([["8", "5_1"]]));
+  assert.match(v.detail, /5_1 \(job 8\) FAILED 1:0/);
+});
+
+Deno.test("mergeHeldVerdict: PASS when the merge job is cancelled or held for good", () => {
+  const merge = { id: "4", state: "CANCELLED", reason: "DependencyNeverSatisfied", ran: false };
+  assert.equal(mergeHeldVerdict("m", merge).pass, true);
+  assert.equal(mergeHeldVerdict("m", { ...merge, state: "PENDING" }).pass, true);
+  assert.equal(mergeHeldVerdict("m", { ...merge, state: "COMPLETED", reason: "None" }).pass, false);
+  assert.equal(mergeHeldVerdict("m", { ...merge, ran: true }).pass, false);
+});
+
+Deno.test("stateVerdict: PASS on the expected sacct state, FAIL on another or none", () => {
+  const rows = parseSacct(SACCT);
+  assert.equal(stateVerdict("k", rows, "9", "3_0", "CANCELLED").pass, true);
+  assert.equal(stateVerdict("k", rows, "7", "3_0", "CANCELLED").pass, false);
+  assert.equal(stateVerdict("k", rows, "99", "3_0", "CANCELLED").pass, false);
+});
+
+Deno.test("mergeSpentVerdict, exitVerdict, noDaemonVerdict: PASS only on zero / nothing", () => {
+  assert.equal(mergeSpentVerdict("s", 0).pass, true);
+  assert.equal(mergeSpentVerdict("s", 96).pass, false, "the merge job trained");
+  assert.equal(mergeSpentVerdict("s", undefined).pass, false, "no manifest");
+  assert.equal(exitVerdict("e", "deno task fig3", 0).pass, true);
+  assert.equal(exitVerdict("e", "deno task fig3", 1).pass, false);
+  assert.equal(noDaemonVerdict("d", []).pass, true);
+  assert.equal(noDaemonVerdict("d", ["123 slurmd"]).pass, false);
 });
 
 Deno.test("sameBytesVerdict: PASS on equal bytes, FAIL naming the first differing byte", () => {
@@ -148,6 +186,41 @@ Deno.test("resumeVerdict: FAIL when finished work was redone or the evidence is 
   });
   assert.equal(extra.pass, false);
   assert.match(extra.detail, /spent differs from clean/);
+});
+
+const epochs = [{ epoch: 13, seconds: 1.25 }, { epoch: 14, seconds: 1.5 }];
+
+Deno.test("partialStates reads the epoch records of each partial checkpoint", async () => {
+  await withTempDir(async (root) => {
+    await Deno.mkdir(join(root, "states"));
+    const bytes = encodeCheckpoint({
+      params: {},
+      state: {},
+      momentum: null,
+      metadata: { records: JSON.stringify(epochs) },
+    });
+    await Deno.writeFile(join(root, "states", "abc.partial.safetensors"), bytes);
+    await Deno.writeFile(join(root, "states", "abc.safetensors"), bytes);
+    assert.deepEqual(await partialStates(root), [{ id: "abc", records: epochs }]);
+    assert.deepEqual(await partialStates(join(root, "missing")), []);
+  });
+});
+
+Deno.test("partialResumeVerdict: PASS when the finished job kept the partial's epochs, else FAIL", () => {
+  const partial = [{ id: "abc", records: epochs }];
+  const job = { from: 13, to: 16, cost: 48 };
+  const resumed = { job, records: [...epochs, { epoch: 15, seconds: 1.1 }] };
+  const v = partialResumeVerdict("p", partial, new Map([["abc", resumed]]));
+  assert.equal(v.pass, true, v.detail);
+  assert.match(v.detail, /2 epochs \(32 gradient evaluations\) kept/);
+  // Retrained: the same epochs with their own wall times.
+  const retrained = {
+    job,
+    records: [{ epoch: 13, seconds: 1.3 }, { epoch: 14, seconds: 1.5 }, { epoch: 15, seconds: 1 }],
+  };
+  assert.equal(partialResumeVerdict("p", partial, new Map([["abc", retrained]])).pass, false);
+  assert.equal(partialResumeVerdict("p", partial, new Map([["abc", null]])).pass, false);
+  assert.equal(partialResumeVerdict("p", [], new Map()).pass, false);
 });
 
 const CLUSTER = fileURLToPath(new URL("../../experiments/slurm/cluster.sh", import.meta.url));
