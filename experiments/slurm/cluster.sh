@@ -14,6 +14,7 @@
 set -euo pipefail
 if [[ $# -lt 1 || $1 == -h || $1 == --help ]]; then
   sed -n '2,13p' "$0"
+  [[ $# -ge 1 ]] && exit 0
   exit 2
 fi
 for tool in munged slurmctld slurmd sinfo; do

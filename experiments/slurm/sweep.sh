@@ -12,7 +12,7 @@
 # draw: job M (after A)"). Deno: $DENO, else deno on PATH, else `npx -y deno@2.9.6`.
 set -euo pipefail
 if [[ $# -lt 4 || $1 == -h || $1 == --help ]]; then
-  sed -n '2,13p' "$0"
+  sed -n '2,12p' "$0"
   [[ $# -ge 1 && ($1 == -h || $1 == --help) ]] && exit 0
   exit 2
 fi

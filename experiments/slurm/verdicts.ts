@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs";
 import { decodeCheckpoint } from "../../core/checkpoint.ts";
 
 /** One step's outcome and its one-line evidence. */
@@ -293,8 +294,13 @@ export async function partialStates(root: string): Promise<PartialState[]> {
       const match = /^(.+)\.partial\.safetensors$/.exec(entry.name);
       if (!entry.isFile || !match) continue;
       const path = join(root, "states", entry.name);
-      const { metadata } = decodeCheckpoint(await Deno.readFile(path), path);
-      out.push({ id: match[1], records: JSON.parse(metadata.records ?? "[]") });
+      // Decoding makes tensors (on the plain cpu backend); only the metadata is kept.
+      await tf.setBackend("cpu");
+      const checkpoint = decodeCheckpoint(await Deno.readFile(path), path);
+      tf.dispose(
+        [checkpoint.params, checkpoint.state, checkpoint.momentum ?? {}].flatMap(Object.values),
+      );
+      out.push({ id: match[1], records: JSON.parse(checkpoint.metadata.records ?? "[]") });
     }
   } catch (err) {
     if (!(err instanceof Deno.errors.NotFound)) throw err;

@@ -19,6 +19,7 @@ import {
   type StoredJob,
   storedJobs,
 } from "../../experiments/slurm/verdicts.ts";
+import * as tf from "@tensorflow/tfjs";
 import { encodeCheckpoint } from "../../core/checkpoint.ts";
 import { withTempDir } from "../_helpers.ts";
 
@@ -193,15 +194,33 @@ const epochs = [{ epoch: 13, seconds: 1.25 }, { epoch: 14, seconds: 1.5 }];
 Deno.test("partialStates reads the epoch records of each partial checkpoint", async () => {
   await withTempDir(async (root) => {
     await Deno.mkdir(join(root, "states"));
+    await tf.setBackend("cpu");
+    const weight = tf.tensor([1, 2, 3]);
     const bytes = encodeCheckpoint({
-      params: {},
+      params: { w: weight },
       state: {},
       momentum: null,
       metadata: { records: JSON.stringify(epochs) },
     });
+    weight.dispose();
     await Deno.writeFile(join(root, "states", "abc.partial.safetensors"), bytes);
     await Deno.writeFile(join(root, "states", "abc.safetensors"), bytes);
     assert.deepEqual(await partialStates(root), [{ id: "abc", records: epochs }]);
+    // The same in a fresh process with slurm-check's imports, where no backend is ready yet.
+    const module = new URL("../../experiments/slurm/verdicts.ts", import.meta.url).href;
+    const check = new URL("../../experiments/slurm/check.ts", import.meta.url).href;
+    const fresh = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `await import(${JSON.stringify(check)});` +
+        `const { partialStates } = await import(${JSON.stringify(module)});` +
+        `console.log(JSON.stringify(await partialStates(${JSON.stringify(root)})));`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const printed = new TextDecoder().decode(fresh.stdout).trim().split("\n").at(-1) ?? "";
+    assert.deepEqual(JSON.parse(printed), [{ id: "abc", records: epochs }]);
     assert.deepEqual(await partialStates(join(root, "missing")), []);
   });
 });
