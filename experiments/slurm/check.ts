@@ -25,6 +25,21 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CliError, parseToolArgs, runMain } from "../../core/cli.ts";
 import {
+  arrayTasks,
+  jobFields,
+  must,
+  REPO,
+  run,
+  sacct,
+  SLURM_DIR,
+  submitMerge,
+  submitShards,
+  submitSweep,
+  type SweepSpec,
+  WAIT_SECONDS,
+  waitJobs,
+} from "./jobs.ts";
+import {
   completedVerdict,
   exitVerdict,
   failureVerdict,
@@ -33,7 +48,6 @@ import {
   mergeHeldVerdict,
   mergeSpentVerdict,
   noDaemonVerdict,
-  parseSacct,
   parseShardReport,
   partialResumeVerdict,
   type PartialState,
@@ -62,133 +76,15 @@ Options:
   --shards N      shards of the plan (default 3; the killed task is shard 0)
   -h, --help      show this help`;
 
-const HERE = fileURLToPath(new URL(".", import.meta.url));
-const REPO = resolve(HERE, "../..");
 /** Every sharded job runs in one process: Slurm gives each task one CPU. */
 const FIGURE_FLAGS = ["--workers", "1"];
-/** Longest wait for a group of jobs (the whole check is a few minutes at smoke scale). */
-const WAIT_SECONDS = 900;
 
-interface Options {
+interface Options extends SweepSpec {
   out: string;
-  figure: string;
-  scale: string;
-  shards: number;
-}
-
-async function run(cmd: string[], quiet = true): Promise<{ code: number; stdout: string }> {
-  const output = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    cwd: REPO,
-    stdout: "piped",
-    stderr: quiet ? "piped" : "inherit",
-  }).output();
-  return { code: output.code, stdout: new TextDecoder().decode(output.stdout) };
-}
-
-async function must(cmd: string[]): Promise<string> {
-  const { code, stdout } = await run(cmd);
-  if (code !== 0) throw new Error(`${cmd.join(" ")} exited with ${code}`);
-  return stdout.trim();
-}
-
-/** `scontrol show job -o` fields of every job (or array task) of `id`. */
-async function jobFields(id: string): Promise<Record<string, string>[]> {
-  const { stdout } = await run(["scontrol", "show", "job", "-o", id]);
-  return stdout.split("\n").filter((l) => l.includes("JobId=")).map((line) =>
-    Object.fromEntries(
-      line.trim().split(/\s+/).map((
-        kv,
-      ) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
-    )
-  );
-}
-
-/** Array task index → the job id sacct lists it under. */
-async function arrayTasks(array: string): Promise<Map<number, string>> {
-  const tasks = new Map<number, string>();
-  for (const f of await jobFields(array)) {
-    if (f.ArrayTaskId !== undefined && /^\d+$/.test(f.ArrayTaskId)) {
-      tasks.set(Number(f.ArrayTaskId), f.JobId);
-    }
-  }
-  return tasks;
-}
-
-/** Waits until none of `ids` is pending or running (a pending job on a dead dependency ends it). */
-async function waitJobs(ids: string[]): Promise<void> {
-  const deadline = Date.now() + WAIT_SECONDS * 1000;
-  while (Date.now() < deadline) {
-    const fields = (await Promise.all(ids.map(jobFields))).flat();
-    const live = fields.filter((f) =>
-      ["PENDING", "RUNNING", "CONFIGURING", "COMPLETING"].includes(f.JobState) &&
-      f.Reason !== "DependencyNeverSatisfied"
-    );
-    if (live.length === 0) return;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  throw new Error(`jobs ${ids.join(", ")} still running after ${WAIT_SECONDS} s`);
-}
-
-async function sacct() {
-  return parseSacct(
-    (await run(["sacct", "--completion", "-P", "-n", "-o", "JobID,State,ExitCode"])).stdout,
-  );
 }
 
 async function readBytes(path: string): Promise<Uint8Array | null> {
   return await Deno.readFile(path).catch(() => null);
-}
-
-async function submitSweep(o: Options, out: string, flags: string[]) {
-  const text = await must([
-    join(HERE, "sweep.sh"),
-    o.figure,
-    o.scale,
-    String(o.shards),
-    out,
-    "--",
-    ...flags,
-  ]);
-  const array = /job array (\d+)/.exec(text)?.[1];
-  const merge = /merge and draw: job (\d+)/.exec(text)?.[1];
-  if (!array || !merge) throw new Error(`sweep.sh printed no job ids: ${text}`);
-  return { array, merge };
-}
-
-/** Submits shard.sh for `tasks` (e.g. "0-2" or "0") into `out`, as `sweep.sh` does. */
-function submitShards(o: Options, out: string, tasks: string, extra: string[] = []) {
-  return must([
-    "sbatch",
-    "--parsable",
-    `--array=${tasks}`,
-    `--chdir=${REPO}`,
-    `--output=${out}/slurm-%A_%a.log`,
-    ...extra,
-    join(HERE, "shard.sh"),
-    o.figure,
-    o.scale,
-    String(o.shards),
-    out,
-    ...FIGURE_FLAGS,
-  ]);
-}
-
-function submitMerge(o: Options, out: string, after: string[]) {
-  return must([
-    "sbatch",
-    "--parsable",
-    `--dependency=afterok:${after.join(":")}`,
-    "--kill-on-invalid-dep=yes",
-    `--chdir=${REPO}`,
-    `--output=${out}/slurm-merge-%j.log`,
-    join(HERE, "merge.sh"),
-    o.figure,
-    o.scale,
-    String(o.shards),
-    out,
-    ...FIGURE_FLAGS,
-  ]);
 }
 
 async function allCompleted(step: string, arrays: string[], others: string[]): Promise<Verdict> {
@@ -291,7 +187,7 @@ async function checkInCluster(o: Options): Promise<Verdict[]> {
 
   console.log("== 3. overlapping shards: every shard twice at once into the same stores");
   await timed("overlapping sweep", async () => {
-    const second = await submitShards(o, dir("overlap"), `0-${o.shards - 1}`);
+    const second = await submitShards(o, dir("overlap"), `0-${o.shards - 1}`, FIGURE_FLAGS);
     const first = await submitSweep(o, dir("overlap"), FIGURE_FLAGS);
     await must([
       "scontrol",
@@ -315,9 +211,9 @@ async function checkInCluster(o: Options): Promise<Verdict[]> {
     const atKill = await killMidRun(jobs.array, 0, store);
     await waitJobs([jobs.merge]);
     report(mergeHeldVerdict("merge job held after the kill", await mergeState(jobs.merge, out)));
-    const resubmitted = await submitShards(o, out, "0");
+    const resubmitted = await submitShards(o, out, "0", FIGURE_FLAGS);
     const others = Array.from({ length: o.shards - 1 }, (_, i) => `${jobs.array}_${i + 1}`);
-    const merge2 = await submitMerge(o, out, [resubmitted, ...others]);
+    const merge2 = await submitMerge(o, out, [resubmitted, ...others], FIGURE_FLAGS);
     await waitJobs([jobs.array, resubmitted, merge2]);
     const tasks = await arrayTasks(jobs.array);
     report(
@@ -412,7 +308,7 @@ async function main(args: string[]): Promise<void> {
   // The checks run inside cluster.sh, whose exit trap stops the daemons whatever happens.
   const child = await new Deno.Command("bash", {
     args: [
-      join(HERE, "cluster.sh"),
+      join(SLURM_DIR, "cluster.sh"),
       Deno.execPath(),
       "run",
       "-A",
