@@ -48,6 +48,7 @@ import {
   mergeHeldVerdict,
   mergeSpentVerdict,
   noDaemonVerdict,
+  overlapVerdict,
   parseShardReport,
   partialResumeVerdict,
   type PartialState,
@@ -133,7 +134,9 @@ async function killMidRun(
       throw new Error(`array task ${array}_${index} ended (${task.JobState}) before it was killed`);
     }
     const finished = await storedJobs(store);
-    const partial = [...safeReadDir(join(store, "states"))].some((n) => n.includes(".partial."));
+    const partial = [...safeReadDir(join(store, "states"))].some((n) =>
+      n.endsWith(".partial.safetensors")
+    );
     if (task?.JobState === "RUNNING" && finished.length >= 1 && partial) {
       await must(["scancel", `${array}_${index}`]);
       await waitJobs([`${array}_${index}`]);
@@ -197,6 +200,22 @@ async function checkInCluster(o: Options): Promise<Verdict[]> {
     ]);
     await waitJobs([first.array, second, first.merge]);
     report(await allCompleted("overlapping jobs", [first.array, second], [first.merge]));
+    const logs = [first.array, second].flatMap((array) =>
+      Array.from({ length: o.shards }, (_, i) => join(dir("overlap"), `slurm-${array}_${i}.log`))
+    );
+    const cleanJobs = await Promise.all(
+      Array.from(
+        { length: o.shards },
+        (_, i) => storedJobs(join(dir("sharded"), `shard-${i}`, "sweep")),
+      ),
+    );
+    report(overlapVerdict(
+      "overlapping shards train each job once",
+      cleanJobs.reduce((s, jobs) => s + jobs.length, 0),
+      await Promise.all(
+        logs.map(async (log) => parseShardReport(await Deno.readTextFile(log).catch(() => ""))),
+      ),
+    ));
   });
   report(sameBytesVerdict("overlapping = unsharded", {
     name: "overlap data.csv",

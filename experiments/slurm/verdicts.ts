@@ -230,6 +230,31 @@ export function parseShardReport(log: string): { run: number; stored: number } |
   return match ? { run: Number(match[1]), stored: Number(match[2]) } : null;
 }
 
+/**
+ * Overlapping shards cooperated: every shard ran twice at once into the same store, and the
+ * jobs the copies report as run add up to the jobs of the clean sharded run (each job trained
+ * once; the other copy waited on its lock and found it stored). A missing report fails.
+ */
+export function overlapVerdict(
+  step: string,
+  cleanJobs: number,
+  reports: readonly ({ run: number; stored: number } | null)[],
+): Verdict {
+  const missing = reports.filter((r) => r === null).length;
+  const run = reports.reduce((s, r) => s + (r?.run ?? 0), 0);
+  const stored = reports.reduce((s, r) => s + (r?.stored ?? 0), 0);
+  const problems: string[] = [];
+  if (missing > 0) problems.push(`${missing} of ${reports.length} tasks printed no shard report`);
+  if (run !== cleanJobs) problems.push(`${run} jobs run where the clean run has ${cleanJobs}`);
+  return {
+    step,
+    pass: problems.length === 0,
+    detail: `${reports.length} tasks ran ${run} jobs and found ${stored} already stored; the ` +
+      `clean sharded run has ${cleanJobs} jobs` +
+      (problems.length ? `; ${problems.join("; ")}` : "; no job trained twice"),
+  };
+}
+
 /** Evidence of a shard killed mid-run and run again. */
 export interface ResumeEvidence {
   /** The same shard's finished jobs in a clean, uninterrupted run. */

@@ -9,6 +9,7 @@ import {
   mergeHeldVerdict,
   mergeSpentVerdict,
   noDaemonVerdict,
+  overlapVerdict,
   parseSacct,
   parseShardReport,
   partialResumeVerdict,
@@ -281,4 +282,17 @@ Deno.test("cluster.sh and sweep.sh print their usage without arguments", async (
     assert.equal(out.code, 2);
     assert.match(new TextDecoder().decode(out.stdout), /experiments\/slurm\//);
   }
+});
+
+Deno.test("overlapVerdict: each job trained once passes; a job trained twice or a lost report fails", () => {
+  const report = (run: number, stored: number) => ({ run, stored });
+  // Shard 0's two copies split its 3 jobs; shard 1's first copy ran both of its jobs.
+  const once = overlapVerdict("o", 5, [report(2, 1), report(1, 2), report(2, 0), report(0, 2)]);
+  assert.ok(once.pass, once.detail);
+  const twice = overlapVerdict("o", 5, [report(3, 0), report(1, 2), report(2, 0), report(0, 2)]);
+  assert.ok(!twice.pass);
+  assert.match(twice.detail, /6 jobs run where the clean run has 5/);
+  const lost = overlapVerdict("o", 5, [report(3, 0), null, report(2, 0), report(0, 2)]);
+  assert.ok(!lost.pass);
+  assert.match(lost.detail, /1 of 4 tasks printed no shard report/);
 });
