@@ -22,8 +22,11 @@ CPU take minutes per double-backward pass, and float32 double backprop is exact 
 ~1e-6 relative, far below the finite-difference errors measured.
 
 Protocol: on start it writes the loss (one float64) and the gradient (dim float64, flat in
-the TypeScript order) to `response`; then for every vector v (dim float64) read from
-`request` it writes H.v; it exits when `request` is closed.
+the TypeScript order) to `response`; then for every request (one float64 `mode`, then a vector
+v of dim float64) it writes dim float64: for mode 0, H.v by double backpropagation; for mode
+e != 0, PyTorch's own central difference (g(t + e u) - g(t - e u)) |v| / 2e with u = v/|v|,
+in float64 for e > 0 and float32 for e < 0 (a control: with float64 only the ReLU kinks
+crossed remain). It exits when `request` is closed.
 """
 
 import copy
@@ -152,6 +155,22 @@ def main():
             offset += size
         return out
 
+    def central_difference(mode, v):
+        fd_dtype = torch.float64 if mode > 0 else torch.float32
+        net = copy.deepcopy(model).to(fd_dtype)
+        net_params = [list(net.parameters())[i] for i in order]
+        inputs = x.to(fd_dtype)
+        norm = torch.sqrt(sum((t * t).sum() for t in v))
+        step = abs(mode) / norm
+        base = [p.detach().clone() for p in net_params]
+        grads = []
+        for sign in (1, -1):
+            with torch.no_grad():
+                for p, b, t in zip(net_params, base, v):
+                    p.copy_(b + sign * step * t.to(fd_dtype))
+            grads.append(torch.autograd.grad(loss_of(net, inputs), net_params))
+        return [(a.double() - b.double()) / (2 * step) for a, b in zip(*grads)]
+
     dim = sum(int(np.prod(s)) for s in shapes)
     with open(os.path.join(folder, "request"), "rb") as request, open(
         os.path.join(folder, "response"), "wb"
@@ -161,14 +180,19 @@ def main():
         response.write(struct.pack("<d", loss.item()) + flat(grads))
         response.flush()
         while True:
-            buffer = read_exact(request, dim * 8)
+            header = read_exact(request, 8)
+            buffer = read_exact(request, dim * 8) if header else None
             if buffer is None:
                 return
-            v = [t.to(dtype) for t in unflat(buffer)]
-            loss = loss_of(product_model, product_x)
-            g = torch.autograd.grad(loss, product_params, create_graph=True)
-            dot = sum((a * b).sum() for a, b in zip(g, v))
-            response.write(flat(torch.autograd.grad(dot, product_params)))
+            (mode,) = struct.unpack("<d", header)
+            if mode == 0:
+                v = [t.to(dtype) for t in unflat(buffer)]
+                loss = loss_of(product_model, product_x)
+                g = torch.autograd.grad(loss, product_params, create_graph=True)
+                dot = sum((a * b).sum() for a, b in zip(g, v))
+                response.write(flat(torch.autograd.grad(dot, product_params)))
+            else:
+                response.write(flat(central_difference(mode, unflat(buffer))))
             response.flush()
 
 

@@ -19,6 +19,8 @@
  * relative error ‖H̃v − Hv‖/‖Hv‖ of the FD product for three random unit vectors, uᵀH̃u along
  * the exact top eigenvector u, and the FD Lanczos λ_max (tolerance 1e-3, as the sweeps) with its
  * iterations, relative residual and asymmetry; the exact Lanczos λ_max (tolerance 1e-4) first.
+ * Then a control on the first random vector: PyTorch's own central difference of its gradient
+ * in float32 (every ε) and float64 (two; up to 128 images), which tells float32 rounding from the ReLU kinks.
  * Progress (one line per Lanczos iteration) goes to stderr.
  *
  * @module
@@ -50,7 +52,12 @@ if (Deno.args.includes("--help") || Deno.args.includes("-h") || Deno.args.length
 const [checkpoint, imagesArg = "256", trainSizeArg = "2000", dataset = "fashion-mnist"] = Deno.args;
 const images = Number(imagesArg);
 const CHUNK = 128;
-const EPSILONS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1];
+const EPSILONS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1];
+/**
+ * ε of the float64 control, at most 128 images (a float64 gradient takes PyTorch tens of
+ * seconds per 128 images on the CPU).
+ */
+const CONTROL_FLOAT64 = images <= 128 ? [1e-2, 1e-1] : [];
 const backend = await useBackend(DEFAULT_BACKEND);
 const data = await loadDataset(dataset as "fashion-mnist", {
   trainSize: Number(trainSizeArg) || undefined,
@@ -122,13 +129,20 @@ function readFloat64(count: number): Float64Array {
 const exactLoss = readFloat64(1)[0];
 const exactGrad = readFloat64(layout.dim);
 let exactProducts = 0;
+/** Asks the Python side: mode 0 = exact H·v; ε > 0 (< 0) = its float64 (float32) FD product. */
+function torchProduct(mode: number, v: Float64Array): Float64Array {
+  const message = new Float64Array(v.length + 1);
+  message[0] = mode;
+  message.set(v, 1);
+  const bytes = new Uint8Array(message.buffer);
+  for (let sent = 0; sent < bytes.length;) sent += request.writeSync(bytes.subarray(sent));
+  return readFloat64(layout.dim);
+}
 const exact: LinearOperator = {
   dim: layout.dim,
   apply(v) {
-    const bytes = new Uint8Array(Float64Array.from(v).buffer);
-    for (let sent = 0; sent < bytes.length;) sent += request.writeSync(bytes.subarray(sent));
     exactProducts++;
-    return readFloat64(layout.dim);
+    return torchProduct(0, v);
   },
 };
 
@@ -170,7 +184,7 @@ const top = reference.vectors![0];
 const lambdaMax = reference.eigenvalues[0];
 
 // ---- FD products against the exact ones, per ε ------------------------------------------------
-const probes = [0, 1, 2].map((i) => randomUnitVector(layout.dim, rngKey(i, "hvp-batchnorm/v")));
+const probes = [0, 1, 2].map((i) => randomUnitVector(layout.dim, rngKey(i, "hvp-batchnorm", "v")));
 const exactProbes = probes.map((v) => exact.apply(v));
 console.log(
   "random-v Rayleigh quotients vᵀHv (exact): " +
@@ -207,6 +221,17 @@ for (const epsilon of EPSILONS) {
   );
 }
 console.log(`(* = unconverged; ${exactProducts} exact products)`);
+
+// ---- Control: PyTorch's own central difference on v1, float32 and float64 --------------------
+console.log("control, v1: relative error of PyTorch's central difference of its own gradient");
+console.log("epsilon\ttorch_float32\ttorch_float64");
+for (const epsilon of EPSILONS) {
+  const f32 = relativeError(torchProduct(-epsilon, probes[0]), exactProbes[0]);
+  const f64 = CONTROL_FLOAT64.includes(epsilon)
+    ? relativeError(torchProduct(epsilon, probes[0]), exactProbes[0]).toExponential(2)
+    : "-";
+  console.log(`${epsilon}\t${f32.toExponential(2)}\t${f64}`);
+}
 request.close();
 response.close();
 const status = await child.status;
