@@ -4,7 +4,11 @@
  * sharpness task's convergence line marks an unconverged λ_max.
  */
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { parseCsv } from "../../core/csv.ts";
+import { runFigure } from "../../core/figure.ts";
+import { switchTask } from "../../experiments/switch.ts";
+import { HAVE_FMNIST, quiet } from "../_helpers.ts";
 import type { SharpnessResult } from "../../core/metrics/mod.ts";
 import { convergenceLine } from "../../experiments/sharpness.ts";
 import {
@@ -69,4 +73,35 @@ Deno.test("the sharpness task's convergence line marks an unconverged λ_max", (
   assert.match(convergenceLine(result(false)), /after 10 Lanczos .*: UNCONVERGED \(cap 10/);
   assert.match(convergenceLine(result(true)), /after 24 Lanczos .*: converged$/);
   assert.doesNotMatch(convergenceLine(result(true)), /UNCONVERGED/);
+});
+
+Deno.test({
+  name: "a tiny switch sweep writes each run's λ_max convergence into data.csv",
+  ignore: !HAVE_FMNIST,
+  fn: async () => {
+    const out = await Deno.makeTempDir();
+    try {
+      const args = ["--scale", "smoke", "--train-size", "128", "--test-size", "64"];
+      args.push("--epochs", "2", "--switches", "1", "--seeds", "0", "--workers", "1");
+      args.push("--sharpness.examples", "64", "--sharpness.iterations", "2");
+      await quiet(() => runFigure(switchTask, [...args, "--out", out]));
+      const rows = parseCsv(await Deno.readTextFile(join(out, "switch", "data.csv")));
+      const runs = rows.filter((r) => r.kind === "run");
+      assert.equal(runs.length, 3);
+      for (const r of runs) {
+        // Two iterations: the cap stops Lanczos; the flag follows the residual.
+        assert.equal(r.lambda_iters, "2");
+        assert.equal(r.lambda_converged, String(Number(r.lambda_residual) <= 1e-3));
+      }
+      const means = rows.filter((r) => r.kind === "mean");
+      for (const m of means) {
+        const unconverged = runs.filter((r) =>
+          r.proportion === m.proportion && r.lambda_converged === "false"
+        ).length;
+        assert.equal(m.lambda_unconverged, String(unconverged));
+      }
+    } finally {
+      await Deno.remove(out, { recursive: true });
+    }
+  },
 });
