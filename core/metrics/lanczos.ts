@@ -8,8 +8,8 @@
  * enough"), and βⱼ = ‖w‖. The Ritz values of the j×j tridiagonal Tⱼ (diagonal α, off-diagonal
  * β) approximate the extreme eigenvalues.
  *
- * Convergence is judged on the Ritz residual ‖A·y − θ·y‖ of each Ritz pair (θ, y = Qⱼs),
- * relative to |θ|. The Gram–Schmidt coefficients hᵢⱼ = qᵢᵀA·qⱼ (i ≤ j) are kept, so
+ * The Ritz residual ‖A·y − θ·y‖ of a Ritz pair (θ, y = Qⱼs) has two parts. The Gram–Schmidt
+ * coefficients hᵢⱼ = qᵢᵀA·qⱼ (i ≤ j) are kept, so
  * A·Qⱼ = Qⱼ·Hⱼ + βⱼ·qⱼ₊₁·eⱼᵀ holds to rounding with Hⱼ upper Hessenberg, and
  *
  *     ‖A·y − θ·y‖² = (βⱼ·sⱼ)² + ‖(Hⱼ − Tⱼ)·s‖²
@@ -17,18 +17,20 @@
  * without another product. The first term, the part of A·y outside the Krylov space, is the
  * Lanczos residual (`residuals`): further iterations shrink it, and for a symmetric A (Hⱼ = Tⱼ)
  * it is the whole residual. The second lies inside the Krylov space and is zero for a
- * symmetric A; a finite-difference Hessian is slightly asymmetric (gradient jumps at ReLU and
+ * symmetric A; a finite-difference Hessian is asymmetric (gradient jumps at ReLU and
  * max-pool kinks, float32 rounding), and this term (`asymmetries`) measures that. It does not
  * shrink with iterations and, being the skew part, does not move the Rayleigh quotient θ to
  * first order, so it is reported but not held to the tolerance.
  *
  * It stops when each of the top k Ritz values has βⱼ|sⱼ| ≤ tolerance·|θ|, when β vanishes (an
- * invariant subspace: the values are exact), or after `maxIterations` products; then
- * `converged` is false and the values are lower bounds in magnitude (Ritz values of a symmetric
- * operator lie inside its spectrum), which every table that prints them flags.
+ * invariant subspace: the values are exact), or after `maxIterations` products. In that last
+ * case `converged` is false and the unconverged values are lower bounds in magnitude (Ritz
+ * values of a symmetric operator lie inside its spectrum); the tables that print them flag
+ * them.
  *
- * Memory: the basis keeps one vector per iteration, (iterations + 2) × dim × 8 bytes: 20
- * iterations take 8 MB for the reference CNN, 45 MB for ResNet-20, 2.9 GB for WRN-16-8.
+ * Memory: the basis keeps one vector per iteration, (iterations + 2) × dim × 8 bytes: 40
+ * iterations take 17 MB for the reference CNN, 91 MB for ResNet-20, 5.8 GB for WRN-16-8
+ * (its paper cap of 30: 4.4 GB).
  *
  * @module
  */
