@@ -21,8 +21,12 @@ export const sharpnessSpecSchema = z.strictObject({
   ),
   chunk: z.number().int().positive().describe("examples per chunk (authors: 128)"),
   k: z.number().int().positive().describe("top eigenvalues (authors: 2)"),
-  iterations: z.number().int().positive().describe("most Lanczos iterations (one HVP each)"),
-  tolerance: z.number().positive().describe("Lanczos relative tolerance"),
+  iterations: z.number().int().positive().describe(
+    "Lanczos cap (one HVP each); values still above the tolerance are flagged unconverged",
+  ),
+  tolerance: z.number().positive().describe(
+    "Lanczos stops when each value's relative residual βⱼ|sⱼ|/|θ| is at most this",
+  ),
   epsilon: z.number().positive().describe("finite-difference step of the HVP"),
   bnMode: z.enum(["train", "eval"]).describe("BatchNorm mode (authors: train)"),
   seed: z.number().int().nonnegative().describe("root of the start-vector stream"),

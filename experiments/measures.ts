@@ -84,10 +84,16 @@ export const measureSharpnessOf: Measure = (raw, [input], env) => {
   return Promise.resolve({
     eigenvalues: result.eigenvalues,
     lambdaMax: result.lambdaMax,
-    // Lanczos residual estimates ‖Hy − θy‖ of each eigenvalue, and whether all met the tolerance.
+    // Lanczos residuals βⱼ|sⱼ| of each eigenvalue, relative to |θ| (held to the tolerance),
+    // the asymmetry part of ‖Hy − θy‖, per-value and overall convergence (false: the cap
+    // stopped it; the value is a lower bound), and the iterations used.
     residuals: result.lanczos.residuals,
+    relativeResiduals: result.lanczos.relativeResiduals,
+    asymmetries: result.lanczos.asymmetries,
+    convergedValues: result.lanczos.convergedValues,
     converged: result.lanczos.converged,
     iterations: result.lanczos.iterations,
+    tolerance: result.lanczos.tolerance,
     hvps: result.hvps,
     seconds: result.seconds,
   } as unknown as Json);

@@ -178,6 +178,7 @@ export async function computeSharpness(
     progress.finish(
       `${result.hvps} HVPs in ${formatDuration((performance.now() - t0) / 1000)}`,
     );
+    console.error(`sharpness: ${convergenceLine(result)}`);
     return {
       result,
       checkpoint: {
@@ -195,8 +196,21 @@ export async function computeSharpness(
   }
 }
 
-/** Columns of `data.csv`: one row per estimate of every step of every estimator. */
-export const SHARPNESS_COLUMNS = ["method", "step", "index", "value", "residual"] as const;
+/**
+ * Columns of `data.csv`: one row per estimate of every step of every estimator. `residual` is
+ * Lanczos' βⱼ|sⱼ|, power iteration's ‖Hv − λv‖ or the trace's standard error;
+ * `relative_residual` (Lanczos: βⱼ|sⱼ|/|θ|, held to the tolerance) and `asymmetry` (Lanczos:
+ * the in-space part of ‖Hy − θy‖, `core/metrics/lanczos.ts`) are empty for the others.
+ */
+export const SHARPNESS_COLUMNS = [
+  "method",
+  "step",
+  "index",
+  "value",
+  "residual",
+  "relative_residual",
+  "asymmetry",
+] as const;
 
 /** The convergence rows: Lanczos (each top-k value), power iteration, the running trace. */
 export function sharpnessRows(r: SharpnessResult) {
@@ -206,6 +220,8 @@ export function sharpnessRows(r: SharpnessResult) {
     index: number;
     value: number;
     residual: number | null;
+    relative_residual?: number;
+    asymmetry?: number;
   }[] = [];
   for (const s of r.lanczos.history) {
     s.values.forEach((value, index) =>
@@ -215,6 +231,8 @@ export function sharpnessRows(r: SharpnessResult) {
         index,
         value,
         residual: s.residuals[index],
+        relative_residual: s.relativeResiduals[index],
+        asymmetry: s.asymmetries[index],
       })
     );
   }
@@ -238,6 +256,20 @@ export function sharpnessRows(r: SharpnessResult) {
     rows.push({ method: "trace", step: n, index: 0, value: mean, residual: se });
   });
   return rows;
+}
+
+/**
+ * One line on λ_max's convergence: value, iterations, relative residual against the tolerance,
+ * and "UNCONVERGED" when the iteration cap stopped Lanczos first.
+ */
+export function convergenceLine(r: SharpnessResult): string {
+  const l = r.lanczos;
+  const verdict = l.convergedValues[0]
+    ? "converged"
+    : `UNCONVERGED (cap ${l.iterations} reached; a lower bound)`;
+  return `λ_max ${r.lambdaMax.toPrecision(5)} after ${l.iterations} Lanczos iterations, ` +
+    `relative residual ${l.relativeResiduals[0].toExponential(2)} (tolerance ${l.tolerance}), ` +
+    `asymmetry ${(l.asymmetries[0] / Math.abs(r.lambdaMax)).toExponential(2)}: ${verdict}`;
 }
 
 /** Convergence chart: eigenvalue estimates by HVP (left), running trace ± 1 SE (right). */
@@ -303,9 +335,9 @@ export function sharpnessChart(out: SharpnessTaskResult, config: SharpnessTaskCo
         out.checkpoint.optimizer || "no optimizer"
       })`,
       subtitle:
-        `λ_max ${r.lambdaMax.toPrecision(5)}, top-${config.k} ${
-          r.eigenvalues.map((x) => x.toPrecision(4)).join(", ")
-        }` +
+        `λ_max ${r.lambdaMax.toPrecision(5)}${
+          r.lanczos.convergedValues[0] ? "" : " (UNCONVERGED)"
+        }, top-${config.k} ${r.eigenvalues.map((x) => x.toPrecision(4)).join(", ")}` +
         (r.trace
           ? `, trace ${r.trace.trace.toPrecision(4)} ± ${r.trace.standardError.toPrecision(2)}`
           : "") +
@@ -361,8 +393,12 @@ export const sharpnessTask: FigureDefinition<
       lambdaMax: r.lambdaMax,
       eigenvalues: r.eigenvalues,
       residuals: r.lanczos.residuals,
+      relativeResiduals: r.lanczos.relativeResiduals,
+      asymmetries: r.lanczos.asymmetries,
       lanczosIterations: r.lanczos.iterations,
       lanczosConverged: r.lanczos.converged,
+      lambdaMaxConverged: r.lanczos.convergedValues[0],
+      tolerance: r.lanczos.tolerance,
       power: r.power
         ? {
           eigenvalue: r.power.eigenvalue,

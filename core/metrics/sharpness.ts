@@ -29,7 +29,7 @@ import { powerIteration, type PowerResult } from "./power.ts";
 /** Defaults of {@link measureSharpness}. */
 export const SHARPNESS_DEFAULTS = {
   k: 2,
-  lanczosIterations: 20,
+  lanczosIterations: 40,
   tolerance: 1e-3,
   powerIterations: 0,
   traceProbes: 0,
@@ -57,7 +57,7 @@ export interface SharpnessOptions {
   dropoutKey?: RngKey;
   /** Eigenvalues wanted; default 2 (the authors' `neigs`). */
   k?: number;
-  /** Most Lanczos iterations (one HVP each); default 20. */
+  /** Most Lanczos iterations (one HVP each; it stops earlier at the tolerance); default 40. */
   lanczosIterations?: number;
   /** Relative tolerance of Lanczos (Ritz residual) and power iteration (change); 1e-3. */
   tolerance?: number;

@@ -93,7 +93,13 @@ Deno.test({
     assert.equal((summary.eigenvalues as number[]).length, 2);
     assert.equal(summary.lambdaMax, (summary.eigenvalues as number[])[0]);
     const csv = new TextDecoder().decode(await read(dir, "data.csv"));
-    assert.match(csv, /^method,step,index,value,residual\nlanczos,1,0,/);
+    assert.match(
+      csv,
+      /^method,step,index,value,residual,relative_residual,asymmetry\nlanczos,1,0,/,
+    );
+    // λ_max's flag is its relative residual against the tolerance (3 iterations: a cap).
+    const relative = (summary.relativeResiduals as number[])[0];
+    assert.equal(summary.lambdaMaxConverged, relative <= (summary.tolerance as number));
     assert.match(csv, /\npower,2,0,/);
     assert.match(csv, /\ntrace,2,0,/);
     // Same config, code and checkpoint: reused; a changed checkpoint file: recomputed.

@@ -65,6 +65,7 @@ function switchCsv(
         testError: err[seed],
         trainLoss: 0.1,
         eigenvalues: [lambda[seed], lambda[seed] / 2],
+        lambdaConvergence: { iterations: 12, relativeResidual: 1e-4, converged: true },
       });
     }
   }
