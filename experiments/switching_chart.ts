@@ -123,6 +123,23 @@ function barsLine(color: string, seeds: number, middle: string, share: string): 
 }
 
 /**
+ * The subtitle line that says whether every λ_max converged: Lanczos stops at the relative
+ * residual `tolerance` or at the cap, and a value the cap stopped is a lower bound.
+ */
+export function sweepConvergenceLine(
+  runs: readonly MeasuredRun[],
+  sharpness: { tolerance?: number; iterations: number },
+): string {
+  const open = runs.filter((r) => r.lambdaConvergence && !r.lambdaConvergence.converged);
+  const rule = `relative residual ≤ ${sharpness.tolerance ?? "?"} within ${sharpness.iterations} ` +
+    "Lanczos iterations";
+  if (open.length === 0) return `every λ_max converged (${rule})`;
+  const which = open.map((r) => `seed ${r.seed} at ${r.proportion.toFixed(3)}`).join(", ");
+  return `UNCONVERGED λ_max (cap reached, a lower bound) in ${open.length} of ${runs.length} ` +
+    `runs: ${which} (${rule})`;
+}
+
+/**
  * Gap to the full focus run (top, seed-paired 95 % t-interval), λ_max (middle, mean ± std)
  * and the share of flatness recovered (bottom, Fieller's 95 % interval) against the focus
  * proportion.
@@ -163,6 +180,7 @@ export function optimizerSwitchChart(
       `λ_max: Lanczos on the plain-CE Hessian of ${config.sharpness.examples} training images` +
       (hasBatchNorm(config.model) ? ` (${config.sharpness.bnMode}-mode BatchNorm)` : "") +
       `; branching saved ${(100 * result.cost.savedFraction).toFixed(0)}% of gradient evaluations`,
+      sweepConvergenceLine(result.runs, config.sharpness),
     ],
     x: proportionAxis(result.switching),
     color: "#d62728",

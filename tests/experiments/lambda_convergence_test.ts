@@ -11,6 +11,7 @@ import { switchTask } from "../../experiments/switch.ts";
 import { HAVE_FMNIST, quiet } from "../_helpers.ts";
 import type { SharpnessResult } from "../../core/metrics/mod.ts";
 import { convergenceLine } from "../../experiments/sharpness.ts";
+import { sweepConvergenceLine } from "../../experiments/switching_chart.ts";
 import {
   lambdaConvergenceOf,
   type MeasuredRun,
@@ -104,4 +105,22 @@ Deno.test({
       await Deno.remove(out, { recursive: true });
     }
   },
+});
+
+Deno.test("the switching chart's subtitle flags each unconverged λ_max and says when none is", () => {
+  const measured = (seed: number, proportion: number, converged: boolean) =>
+    ({
+      seed,
+      proportion,
+      lambdaConvergence: { iterations: 40, relativeResidual: converged ? 1e-4 : 0.02, converged },
+    }) as unknown as MeasuredRun;
+  const settings = { tolerance: 1e-3, iterations: 40 };
+  assert.match(
+    sweepConvergenceLine([measured(0, 0, true), measured(1, 1, true)], settings),
+    /^every λ_max converged \(relative residual ≤ 0.001 within 40 Lanczos iterations\)$/,
+  );
+  assert.match(
+    sweepConvergenceLine([measured(0, 0, true), measured(1, 0.125, false)], settings),
+    /^UNCONVERGED λ_max \(cap reached, a lower bound\) in 1 of 2 runs: seed 1 at 0.125/,
+  );
 });
