@@ -187,6 +187,31 @@ function withSharpness(valley: ValleyConfig, p: TrajectoryPoint) {
 }
 
 /** Runs the whole experiment on the tfjs cpu backend (tiny tensors: dispatch dominates). */
+/**
+ * SGD's predicted growth, checked against its closed form C = (1 − ηh)² + (ησh)²: in full
+ * test-suite runs under load, this row was twice seen holding USAM's prediction (cause not
+ * found; not reproducible alone). A mismatch is computed once more and, if it persists,
+ * refused rather than written.
+ */
+function checkedSgdGrowth(
+  predict: () => PredictedGrowth,
+  eta: number,
+  sigma: number,
+  h: number,
+): PredictedGrowth {
+  const exact = (1 - eta * h) ** 2 + (eta * sigma * h) ** 2;
+  const ok = (g: PredictedGrowth) => Math.abs(g.mean - exact) <= 1e-9 * Math.max(1, exact);
+  const first = predict();
+  if (ok(first)) return first;
+  console.error(
+    `fig4a: SGD's predicted growth ${first.mean} differs from its closed form ${exact}; ` +
+      "computing it again",
+  );
+  const second = predict();
+  if (ok(second)) return second;
+  throw new Error(`fig4a: SGD's predicted growth ${second.mean} ≠ closed form ${exact}`);
+}
+
 export async function computeFig4a(config: Fig4aConfig): Promise<Fig4aResult> {
   await useBackend("cpu");
   const sgdRng = createRng(rngKey(config.seed, "fig4a", "sgd"));
@@ -198,10 +223,12 @@ export async function computeFig4a(config: Fig4aConfig): Promise<Fig4aResult> {
   const last = sgdTrajectory[sgdTrajectory.length - 1];
   const sgdEnd = withSharpness(config.valley, last);
   // Linear stability's loss growth per step at SGD's end point, without and with the ascent.
-  const [sgdGrowth, usamGrowth] = [0, config.rho].map((rho) =>
-    predictedLossGrowth({ eta: config.lr, rho, sigma: config.sigma, sharpness: sgdEnd.sharpness })
-  );
-  const predictedGrowth = { sgd: sgdGrowth, usam: usamGrowth };
+  const predict = (rho: number) =>
+    predictedLossGrowth({ eta: config.lr, rho, sigma: config.sigma, sharpness: sgdEnd.sharpness });
+  const predictedGrowth = {
+    sgd: checkedSgdGrowth(() => predict(0), config.lr, config.sigma, sgdEnd.sharpness),
+    usam: predict(config.rho),
+  };
 
   const { trials, steps } = config.escape;
   const progress = createProgress("fig4a escape", trials * ESCAPE_OPTIMIZERS.length);

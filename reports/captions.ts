@@ -119,9 +119,9 @@ function switchList(config: Config): string {
 
 function sharpness(config: Config): string {
   const s = fill(config, [
-    "top {sharpness.k} Hessian eigenvalues by Lanczos to relative residual " +
-    "{sharpness.tolerance} (at most {sharpness.iterations} iterations) on the first " +
-    "{sharpness.examples} training images",
+    "top {sharpness.k} Hessian eigenvalues by Lanczos (at most {sharpness.iterations} " +
+    "iterations) on the first {sharpness.examples} training images",
+    "Lanczos stopping at relative residual {sharpness.tolerance}",
     "finite-difference step {sharpness.epsilon}",
     ...(typeof at(config, "model") !== "string" || hasBatchNorm(at(config, "model") as string)
       ? ["{sharpness.bnMode}-mode BatchNorm"]
