@@ -42,6 +42,19 @@ export function matMul(a: Float64Array, b: Float64Array, n: number): Float64Arra
   return out;
 }
 
+/** A·Bᵀ for two n×n matrices (row-major; each entry a dot product of two rows). */
+export function matMulTransposed(a: Float64Array, b: Float64Array, n: number): Float64Array {
+  const out = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < n; k++) s += a[i * n + k] * b[j * n + k];
+      out[i * n + j] = s;
+    }
+  }
+  return out;
+}
+
 /** The transpose of an n×n matrix. */
 export function transpose(a: Float64Array, n: number): Float64Array {
   const out = new Float64Array(n * n);

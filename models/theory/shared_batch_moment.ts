@@ -21,7 +21,7 @@
  * @module
  */
 import type { HessianSpectrum } from "./least_squares.ts";
-import { matMul } from "./linalg.ts";
+import { matMul, matMulTransposed } from "./linalg.ts";
 
 /** Per (spectrum, B): the Gram matrix, its diagonal and E[H_B²] in range coordinates. */
 interface SharedCache {
@@ -59,14 +59,7 @@ function cacheFor(spectrum: HessianSpectrum, batch: number): SharedCache {
   const hit = perBatch.get(batch);
   if (hit) return hit;
   const { n, z } = spectrum;
-  const gram = new Float64Array(n * n);
-  for (let a = 0; a < n; a++) {
-    for (let b = 0; b < n; b++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += z[a * n + k] * z[b * n + k];
-      gram[a * n + b] = s;
-    }
-  }
+  const gram = matMulTransposed(z, z, n);
   const gramDiag = Float64Array.from({ length: n }, (_, a) => gram[a * n + a]);
   const m2 = moment2(gram, batch, n);
   const cache = { gram, gramDiag, meanH2: sandwich(z, m2, n) };
@@ -167,15 +160,7 @@ export function sharedBatchMomentStep(
   const { eta, rho, batch } = hyper;
   const { gram, gramDiag, meanH2 } = cacheFor(spectrum, batch);
   // W = Z M Zᵀ.
-  const zm = matMul(z, m, n);
-  const w = new Float64Array(n * n);
-  for (let a = 0; a < n; a++) {
-    for (let b = 0; b < n; b++) {
-      let s = 0;
-      for (let k = 0; k < n; k++) s += zm[a * n + k] * z[b * n + k];
-      w[a * n + b] = s;
-    }
-  }
+  const w = matMulTransposed(matMul(z, m, n), z, n);
   const c = moment2(w, batch, n);
   if (rho !== 0) {
     const c3 = moment3(gram, gramDiag, w, batch, n);
