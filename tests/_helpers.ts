@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { TrainJob } from "../core/sweep/plan.ts";
 
 /**
  * Whether Fashion-MNIST is available (Debian's `dataset-fashion-mnist`, or a folder named by
@@ -51,3 +52,16 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** A two-epoch SGD train job without a parent, for store tests (id "a" × 64). */
+export const TWO_EPOCH_JOB: TrainJob = {
+  kind: "train",
+  id: "a".repeat(64),
+  base: { seed: 0 },
+  epochs: 2,
+  phases: [{ optimizer: "sgd", from: 0, to: 2 }],
+  from: 0,
+  to: 2,
+  parent: null,
+  cost: 2,
+};

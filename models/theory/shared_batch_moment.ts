@@ -60,7 +60,7 @@ function cacheFor(spectrum: HessianSpectrum, batch: number): SharedCache {
   if (hit) return hit;
   const { n, z } = spectrum;
   const gram = matMulTransposed(z, z, n);
-  const gramDiag = Float64Array.from({ length: n }, (_, a) => gram[a * n + a]);
+  const gramDiag = diagOf(gram, n);
   const m2 = moment2(gram, batch, n);
   const cache = { gram, gramDiag, meanH2: sandwich(z, m2, n) };
   perBatch.set(batch, cache);

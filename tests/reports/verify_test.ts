@@ -3,25 +3,14 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs";
 import { useBackend } from "../../core/backend.ts";
 import { encodeCheckpoint } from "../../core/checkpoint.ts";
-import type { TrainJob } from "../../core/sweep/plan.ts";
 import { SweepStore } from "../../core/sweep/store.ts";
 import { verifyStore } from "../../reports/verify.ts";
-import { withTempDir } from "../_helpers.ts";
+import { TWO_EPOCH_JOB, withTempDir } from "../_helpers.ts";
 import { writeFigure } from "./_fixtures.ts";
 
 await useBackend("cpu");
 
-const job: TrainJob = {
-  kind: "train",
-  id: "a".repeat(64),
-  base: { seed: 0 },
-  epochs: 2,
-  phases: [{ optimizer: "sgd", from: 0, to: 2 }],
-  from: 0,
-  to: 2,
-  parent: null,
-  cost: 2,
-};
+const job = TWO_EPOCH_JOB;
 
 function checkpointBytes(): Uint8Array {
   const params = { "w/kernel": tf.tensor2d([[1, 2], [3, 4]]) };

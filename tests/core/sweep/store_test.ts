@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { IntegrityError, setStrictIntegrity } from "../../../core/integrity.ts";
-import type { MeasureJob, TrainJob } from "../../../core/sweep/plan.ts";
+import type { MeasureJob } from "../../../core/sweep/plan.ts";
 import { SweepStore } from "../../../core/sweep/store.ts";
-import { captureErrors, withTempDir } from "../../_helpers.ts";
+import { captureErrors, TWO_EPOCH_JOB, withTempDir } from "../../_helpers.ts";
 
-const job: TrainJob = {
-  kind: "train",
-  id: "a".repeat(64),
-  base: { seed: 0 },
-  epochs: 2,
-  phases: [{ optimizer: "sgd", from: 0, to: 2 }],
-  from: 0,
-  to: 2,
-  parent: null,
-  cost: 2,
-};
+const job = TWO_EPOCH_JOB;
 const measure: MeasureJob = {
   kind: "measure",
   id: "b".repeat(64),
