@@ -4,7 +4,7 @@
  * comparisons (late − SAM, SGD − SAM, the share of SGD's gap the switch closes) carry 95 %
  * intervals (docs/statistics.md).
  *
- *     deno task fig1 [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
+ *     deno task fig1 [--scale smoke|small|medium|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
  *
  * The recipe, top to bottom: the configs of each scale ({@link FIG1_SCALES}); the runs (per
  * seed SGD, SAM, and SGD→SAM at t, which branches from the SGD run's state at epoch t,
@@ -28,6 +28,8 @@ import { chartTitle } from "./charts.ts";
 import { RUN_COSTS, runData } from "./runs.ts";
 import { runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
 import {
+  MEDIUM_EPOCHS,
+  MEDIUM_SETTINGS,
   PAPER_EPOCHS,
   PAPER_WRN_C10,
   SMALL_EPOCHS,
@@ -88,6 +90,13 @@ export const FIG1_SCALES: Record<string, Fig1Config> = {
     epochs: SMALL_EPOCHS,
     seeds: [0, 1, 2],
     switchAt: 27,
+    fromEpoch: 0,
+  },
+  medium: {
+    ...MEDIUM_SETTINGS,
+    epochs: MEDIUM_EPOCHS,
+    seeds: [0, 1, 2, 3, 4],
+    switchAt: 36,
     fromEpoch: 0,
   },
   paper: {

@@ -5,7 +5,7 @@
  * (bottom, Fieller's 95 % interval; docs/statistics.md). The paper's message: a few SAM epochs
  * at the end give nearly full SAM's error and sharpness.
  *
- *     deno task fig3 [--scale smoke|small|paper|paper-c100|paper-resnet20|paper-vgg16]
+ *     deno task fig3 [--scale smoke|small|medium|paper|paper-c100|paper-resnet20|paper-vgg16]
  *                    [--workers N] [--shard i/n] [--dry-run] [--FIELD VALUE ...]
  *
  * The recipe, top to bottom: the configs of each scale; the runs (each seed's SGD run is the
@@ -24,15 +24,12 @@ import {
   type SwitchFigureConfig,
   switchFigureSchema,
 } from "./optimizer_switch.ts";
-import { paperSwitchGrid } from "./settings.ts";
-import { withSwitches } from "./switch_scales.ts";
+import { lateSwitches, withSwitches } from "./switch_scales.ts";
 import { optimizerSwitchChart } from "./switching_chart.ts";
 import type { Switching } from "./switching.ts";
 
 /** 1. The configs of each scale: the shared settings (`switch_scales.ts`) and late switches. */
-export const FIG3_SCALES: Record<string, SwitchFigureConfig> = withSwitches((scale, T) =>
-  scale === "smoke" ? [13, 12] : scale === "small" ? [27, 24, 18] : paperSwitchGrid(T)
-);
+export const FIG3_SCALES: Record<string, SwitchFigureConfig> = withSwitches(lateSwitches);
 
 /**
  * 2. The runs: per seed, SGD on [0, t) (the trunk: the full-SGD run, t = T) and SAM on

@@ -12,7 +12,7 @@
  * the momentum and the first step's mini-batch gradient norm ({@link predictEscapeRate};
  * derivation in docs/sharpness.md#escape-rate).
  *
- *     deno task fig4b [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
+ *     deno task fig4b [--scale smoke|small|medium|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
  *
  * Streams: the SGD run from (seed, init) and (seed, epoch/e); trial i's batch order from
  * (i, escape/batches), the same for all three rules (paired trials); the Lanczos start vector
@@ -47,6 +47,8 @@ import { PAPER_SHARPNESS, SWEEP_SHARPNESS } from "./optimizer_switch.ts";
 import { RUN_COSTS, runData } from "./runs.ts";
 import { lrScheduleOf, runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
 import {
+  MEDIUM_EPOCHS,
+  MEDIUM_SETTINGS,
   PAPER_WRN_C10,
   SMALL_EPOCHS,
   SMALL_SETTINGS,
@@ -121,6 +123,18 @@ export const FIG4B_SCALES: Record<string, Fig4bConfig> = {
     ratioBand: 2,
     escape: { rho: 0.1, lr: 0, batchSize: 32, evalSize: 500 },
     sharpness: { ...SWEEP_SHARPNESS, iterations: 20 },
+  },
+  medium: {
+    ...MEDIUM_SETTINGS,
+    epochs: MEDIUM_EPOCHS,
+    seed: 0,
+    trials: 10,
+    steps: 30,
+    fit: FIT,
+    margin: 0.1,
+    ratioBand: 2,
+    escape: { rho: MEDIUM_SETTINGS.rho, lr: 0, batchSize: 128, evalSize: 2000 },
+    sharpness: { ...SWEEP_SHARPNESS, examples: 2000, iterations: 40, epsilon: 0.1 },
   },
   paper: {
     ...PAPER_WRN_C10,

@@ -4,7 +4,7 @@
  * second difference L″(λ) = (L(λ + h) + L(λ − h) − 2L(λ))/(2h)² with h = 0.1 (docs/paper.md#measurements).
  * The paper's message: no barrier (same valley), and L″ grows toward the sharper SGD end.
  *
- *     deno task fig4c [--scale smoke|small|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
+ *     deno task fig4c [--scale smoke|small|medium|paper] [--workers N] [--dry-run] [--FIELD VALUE ...]
  *
  * Whole states are interpolated (parameters and BatchNorm running statistics) and evaluated
  * in eval mode with plain cross-entropy on the first N training and test examples. Per seed
@@ -36,6 +36,8 @@ import { lineSpecSchema } from "./measures.ts";
 import { RUN_COSTS, runData } from "./runs.ts";
 import { runSettingsOf, runSettingsShape, seededSettings } from "./run_settings.ts";
 import {
+  MEDIUM_EPOCHS,
+  MEDIUM_SETTINGS,
   PAPER_EPOCHS,
   PAPER_WRN_C10,
   SMALL_EPOCHS,
@@ -78,6 +80,13 @@ export const FIG4C_SCALES: Record<string, Fig4cConfig> = {
     line: { ...LINE, step: 0.1, trainExamples: 256, testExamples: 256 },
   },
   small: { ...SMALL_SETTINGS, epochs: SMALL_EPOCHS, seeds: [0, 1, 2], switchAt: 27, line: LINE },
+  medium: {
+    ...MEDIUM_SETTINGS,
+    epochs: MEDIUM_EPOCHS,
+    seeds: [0, 1, 2, 3, 4],
+    switchAt: 36,
+    line: { ...LINE, trainExamples: 2000, testExamples: 2000 },
+  },
   paper: {
     ...PAPER_WRN_C10,
     epochs: PAPER_EPOCHS.wrn,

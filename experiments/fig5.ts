@@ -4,7 +4,7 @@
  * share of full SAM's flatness recovered (bottom, Fieller's 95 % interval; docs/statistics.md). The paper's message: early SAM
  * barely matters; the result stays close to SGD's unless SAM lasts almost to the end.
  *
- *     deno task fig5 [--scale smoke|small|paper|paper-c100|paper-resnet20|paper-vgg16]
+ *     deno task fig5 [--scale smoke|small|medium|paper|paper-c100|paper-resnet20|paper-vgg16]
  *                    [--authors-window] [--workers N] [--shard i/n] [--dry-run] [--FIELD VALUE ...]
  *
  * Same recipe as Figure 3 with the phases swapped: each seed's full-SAM run is the trunk
@@ -26,10 +26,8 @@ import type { Switching } from "./switching.ts";
 
 /** 1. The configs: Figure 3's settings with SAM-first switch points. */
 export const FIG5_SCALES: Record<string, SwitchFigureConfig> = withSwitches((scale, T) =>
-  scale === "smoke"
-    ? [3, 4]
-    : scale === "small"
-    ? [3, 6, 12, 24]
+  scale === "smoke" ? [3, 4] : scale === "small" ? [3, 6, 12, 24] : scale === "medium"
+    ? [4, 8, 20] // SAM shares 10 %, 20 %, 50 %: the ≤ 50 % early phases of claim (d)
     : [0, 0.2, 0.4, 0.6, 0.8].map((f) => Math.round(f * T)) // docs/paper.md#switching (inferred)
 );
 

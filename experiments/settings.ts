@@ -6,6 +6,9 @@
  * - `smoke`: seconds per run, for CI (tiny Fashion-MNIST subsets).
  * - `small`: the reference CNN on Fashion-MNIST subsets, sized so the paper's trends show and
  *   a figure finishes in minutes on two cores.
+ * - `medium`: the reference CNN with BatchNorm on 10,000 augmented Fashion-MNIST images with a
+ *   decayed learning rate and 5 seeds, the paper's recipe in miniature: Figure 3 in about an
+ *   hour on two cores (docs/results.md#medium-scale).
  * - `paper`: the authors' settings as far as the paper and their code state them (meant for a
  *   GPU backend; docs/paper.md#settings). Values neither states are listed in
  *   {@link PAPER_INFERRED}, from `reports/deviations.ts` (docs/deviations.md).
@@ -64,6 +67,29 @@ export const SMALL_SETTINGS: RunSettings = {
 
 /** Total epochs of the small scale (SGD reaches a training loss of about 0.02). */
 export const SMALL_EPOCHS = 30;
+
+/**
+ * Medium settings (docs/results.md#medium-scale): `cnn-bn` on 10,000 Fashion-MNIST training
+ * images (the full 10,000-image test set), random crops with 4-pixel padding and horizontal
+ * flips (a mirrored garment, shoe or bag keeps its class), batches of 128 (79 steps per epoch),
+ * learning rate 0.05 divided by 10 at epochs 20 and 30 of {@link MEDIUM_EPOCHS}, so the last
+ * quarter runs at 0.0005 as the paper's late phase runs at a decayed rate; ρ = 0.05, the
+ * CIFAR-10 radius (ρ = 0.1 made SAM underfit in the pilots).
+ */
+export const MEDIUM_SETTINGS: RunSettings = {
+  ...SMALL_SETTINGS,
+  model: "cnn-bn",
+  trainSize: 10_000,
+  testSize: 0,
+  augment: "crop-flip",
+  batchSize: 128,
+  lrSchedule: "multistep",
+  milestones: [20, 30],
+  rho: 0.05,
+};
+
+/** Total epochs of the medium scale: a 10 % late window is 4 epochs, 316 SAM steps. */
+export const MEDIUM_EPOCHS = 40;
 
 /**
  * WideResNet-16-8 on CIFAR-10 (docs/paper.md#settings). The learning rate 0.1 and weight decay

@@ -18,8 +18,7 @@ import { runMain } from "../core/cli.ts";
 import { runFigure } from "../core/figure.ts";
 import { PHASE_OPTIMIZERS } from "../core/schedule.ts";
 import { optimizerSwitchShape, optimizerSwitchTask } from "./optimizer_switch.ts";
-import { paperSwitchGrid } from "./settings.ts";
-import { withSwitches } from "./switch_scales.ts";
+import { lateSwitches, withSwitches } from "./switch_scales.ts";
 import { OPTIMIZER_NAMES, optimizerSwitchChart } from "./switching_chart.ts";
 import { switchesWithinT } from "./switching.ts";
 
@@ -42,9 +41,7 @@ export type SwitchTaskConfig = z.output<typeof switchTaskSchema>;
 /** Named configs: Figure 3's scales, SGD → SAM by default. */
 export const SWITCH_TASK_SCALES: Record<string, SwitchTaskConfig> = Object.fromEntries(
   Object.entries(
-    withSwitches((scale, T) =>
-      scale === "smoke" ? [13, 12] : scale === "small" ? [27, 24, 18] : paperSwitchGrid(T)
-    ),
+    withSwitches(lateSwitches),
   ).map(([name, config]) => [name, { first: "sgd", then: "sam", ...config }]),
 );
 

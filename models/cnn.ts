@@ -14,8 +14,19 @@
  * The flatten is in NHWC order (PyTorch flattens NCHW); this only permutes the classifier's
  * rows.
  *
+ * `cnn-bn` ({@link createCnnBn}) is the same network with BatchNorm after each convolution,
+ * the smallest model here that exercises what BatchNorm changes for SAM (its second pass in
+ * train mode, sharpness with batch statistics, running statistics):
+ *
+ *     conv3×3×32 → BN → ReLU → maxpool2 → conv3×3×64 → BN → ReLU → maxpool2 → flatten → dense K
+ *
+ * Its convolutions have no bias (BatchNorm's shift replaces it). Parameters as above without
+ * the conv biases, plus `bn1/gamma`, `bn1/beta`, `bn2/gamma`, `bn2/beta`; state `bn1/mean`,
+ * `bn1/var`, `bn2/mean`, `bn2/var`.
+ *
  * @module
  */
+import type * as tf from "@tensorflow/tfjs";
 import type { ModelOptions } from "../core/model.ts";
 import {
   defineModel,
@@ -49,23 +60,37 @@ export function cnnForwardFlops(options: ModelOptions): number {
 
 /** Builds the reference CNN. @throws {RangeError} for inputs smaller than 4×4. */
 export function createCnn(options: ModelOptions): SpecModel {
+  return buildCnn(options, false);
+}
+
+/** Builds the reference CNN with BatchNorm (`cnn-bn`). @throws {RangeError} as {@link createCnn}. */
+export function createCnnBn(options: ModelOptions): SpecModel {
+  return buildCnn(options, true);
+}
+
+function buildCnn(options: ModelOptions, withBatchNorm: boolean): SpecModel {
   const { numClasses, inputShape } = options;
+  const name = withBatchNorm ? "cnn-bn" : "cnn";
   const s = cnnShapes(inputShape);
-  if (s.flat === 0) throw new RangeError(`cnn: input must be at least 4x4, got ${inputShape}`);
+  if (s.flat === 0) throw new RangeError(`${name}: input must be at least 4x4, got ${inputShape}`);
   const c = inputShape[2];
-  const spec = new SpecBuilder()
-    .conv("conv1", 3, c, 32, torchDefaultLayerInit(9 * c))
-    .conv("conv2", 3, 32, 64, torchDefaultLayerInit(9 * 32))
-    .dense("classifier", s.flat, numClasses, torchDefaultLayerInit(s.flat))
-    .build();
+  // With BatchNorm after it a convolution's bias would be cancelled by the normalization.
+  const convInit = (fanIn: number) =>
+    withBatchNorm ? { weight: torchDefaultLayerInit(fanIn).weight } : torchDefaultLayerInit(fanIn);
+  const b = new SpecBuilder().conv("conv1", 3, c, 32, convInit(9 * c));
+  if (withBatchNorm) b.batchNorm("bn1", 32);
+  b.conv("conv2", 3, 32, 64, convInit(9 * 32));
+  if (withBatchNorm) b.batchNorm("bn2", 64);
+  b.dense("classifier", s.flat, numClasses, torchDefaultLayerInit(s.flat));
   return defineModel({
-    name: "cnn",
+    name,
     numClasses,
     inputShape,
-    spec,
+    spec: b.build(),
     forward(f, x) {
-      const h1 = maxPool2(relu(f.conv("conv1", x)));
-      const h2 = maxPool2(relu(f.conv("conv2", h1)));
+      const norm = (bn: string, h: tf.Tensor4D) => withBatchNorm ? f.batchNorm(bn, h) : h;
+      const h1 = maxPool2(relu(norm("bn1", f.conv("conv1", x))));
+      const h2 = maxPool2(relu(norm("bn2", f.conv("conv2", h1))));
       return f.dense("classifier", flatten(h2));
     },
   });

@@ -5,6 +5,7 @@
  * |---|---|
  * | `mlp` | {@link createMlp} (hidden 256, 256) |
  * | `cnn` | {@link createCnn}, the platform's reference CNN |
+ * | `cnn-bn` | {@link createCnnBn}, the reference CNN with BatchNorm after each convolution |
  * | `resnet20` … `resnet56` | {@link createResNet}, CIFAR ResNets with option-A shortcuts |
  * | `wrn16-8` | {@link createWideResNet}, the authors' WRN-16-8 (3 units per stage) |
  * | `vgg16-bn` | {@link createVgg16Bn} |
@@ -17,7 +18,7 @@
  */
 import type { ModelOptions } from "../core/model.ts";
 import type { Tree } from "../core/tree.ts";
-import { createCnn } from "./cnn.ts";
+import { createCnn, createCnnBn } from "./cnn.ts";
 import { type SpecModel, specSize } from "./layers.ts";
 import { createMlp } from "./mlp.ts";
 import { createResNet, type ResNetDepth } from "./resnet.ts";
@@ -28,6 +29,7 @@ import { createWideResNet } from "./wrn.ts";
 export const MODEL_NAMES = [
   "mlp",
   "cnn",
+  "cnn-bn",
   "resnet20",
   "resnet32",
   "resnet44",
@@ -79,6 +81,8 @@ export function createModel(name: string, options: CreateModelOptions): SpecMode
       return createMlp({ ...base, hidden: options.hidden });
     case "cnn":
       return createCnn(base);
+    case "cnn-bn":
+      return createCnnBn(base);
     case "resnet20":
     case "resnet32":
     case "resnet44":

@@ -13,7 +13,7 @@ import { type Tree, treeDispose, treeToArrays } from "../../core/tree.ts";
 import { createModel, smoothCrossEntropy } from "../../models/mod.ts";
 
 /** The models the benchmarks time. */
-export const STEP_MODELS = ["cnn", "resnet20"] as const;
+export const STEP_MODELS = ["cnn", "cnn-bn", "resnet20"] as const;
 
 /** A benchmarked model. */
 export type StepModel = (typeof STEP_MODELS)[number];
@@ -21,6 +21,7 @@ export type StepModel = (typeof STEP_MODELS)[number];
 /** Input shape of each benchmarked model. */
 export const STEP_SHAPES: Record<StepModel, [number, number, number]> = {
   cnn: [28, 28, 1],
+  "cnn-bn": [28, 28, 1],
   resnet20: [32, 32, 3],
 };
 

@@ -71,7 +71,7 @@ function makeHvp(model: StepModel): () => void {
 export function timeAll(models: readonly StepModel[]): Timing[] {
   const out: Timing[] = [];
   for (const model of models) {
-    const [n, warmup] = model === "cnn" ? [10, 3] : [4, 2];
+    const [n, warmup] = model.startsWith("cnn") ? [10, 3] : [4, 2];
     out.push({ model, what: "sgd", ms: timeIt(makeStepper(model, "sgd"), n, warmup) });
     out.push({ model, what: "sam", ms: timeIt(makeStepper(model, "sam"), n, warmup) });
     const { grad, params } = makeGradFn(model);

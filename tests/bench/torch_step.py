@@ -9,7 +9,7 @@ the perturbed point, BatchNorm statistics from the first pass only).
 Also times one loss-and-gradient evaluation ("grad") and an exact Hessian-vector product by
 double backpropagation ("hvp", a unit random vector).
 
-Usage: python3 torch_step.py --threads 1,2 --steps 10 --models cnn,resnet20
+Usage: python3 torch_step.py --threads 1,2 --steps 10 --models cnn,cnn-bn,resnet20
 Prints one JSON object: {"torch": version, "results": [{model, what, threads, ms}]}, ms
 being the median wall time of one call.
 """
@@ -36,6 +36,23 @@ class Cnn(nn.Module):
     def forward(self, x):
         x = F.max_pool2d(F.relu(self.conv1(x)), 2)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return self.fc(torch.flatten(x, 1))
+
+
+class CnnBn(nn.Module):
+    """The reference CNN with BatchNorm after each (bias-free) convolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(32)
+        self.conv2 = nn.Conv2d(32, 64, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(64)
+        self.fc = nn.Linear(7 * 7 * 64, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 2)
+        x = F.max_pool2d(F.relu(self.bn2(self.conv2(x))), 2)
         return self.fc(torch.flatten(x, 1))
 
 
@@ -150,6 +167,8 @@ def time_step(name, what, threads, steps):
     torch.manual_seed(0)
     if name == "cnn":
         model, shape = Cnn(), (128, 1, 28, 28)
+    elif name == "cnn-bn":
+        model, shape = CnnBn(), (128, 1, 28, 28)
     else:
         model, shape = ResNet20(), (128, 3, 32, 32)
     model.train()
@@ -173,7 +192,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--models", default="cnn,resnet20")
+    ap.add_argument("--models", default="cnn,cnn-bn,resnet20")
     args = ap.parse_args()
     results = []
     for model in args.models.split(","):

@@ -98,7 +98,7 @@ function twoSteps(model: StepModel, optimizer: "sgd" | "sam"): Float32Array[] {
   return out;
 }
 
-for (const model of ["cnn", "resnet20"] as const) {
+for (const model of ["cnn", "cnn-bn", "resnet20"] as const) {
   Deno.test({
     name: `native ${model} SGD and SAM steps equal the wasm steps within float32 tolerance`,
     ignore,

@@ -60,6 +60,8 @@ Deno.test("exact parameter counts (docs/paper.md#settings), from the specs", () 
   assert.equal(count("vgg16-bn", CIFAR100), 34_015_396);
   // Reference CNN on 28×28×1: 3·3·32+32 + 3·3·32·64+64 + 7·7·64·10+10.
   assert.equal(count("cnn", FASHION), 320 + 18_496 + 31_370);
+  // With BatchNorm: the conv biases go, each BN adds γ and β per channel.
+  assert.equal(count("cnn-bn", FASHION), 288 + 64 + 18_432 + 128 + 31_370);
   assert.equal(count("mlp", FASHION), 784 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10);
 });
 
@@ -71,8 +73,8 @@ Deno.test("reference CNN: same padding gives the platform's 7.74 MFLOP per 28x28
 });
 
 Deno.test("initialized trees have the spec's counts; ResNet init statistics; determinism", () => {
-  for (const name of ["resnet20", "resnet32", "resnet56", "cnn", "mlp"]) {
-    const model = createModel(name, name === "cnn" || name === "mlp" ? FASHION : CIFAR10);
+  for (const name of ["resnet20", "resnet32", "resnet56", "cnn", "cnn-bn", "mlp"]) {
+    const model = createModel(name, name.startsWith("cnn") || name === "mlp" ? FASHION : CIFAR10);
     const { params, state } = model.init(rngKey(0, "model"));
     assert.equal(parameterCount(params), modelParameterCount(model), name);
     treeDispose(params, state);
@@ -139,6 +141,7 @@ Deno.test("forward shapes and state contract for every model (tiny batches)", ()
   const cases: [string, ModelOptions, number][] = [
     ["mlp", FASHION, 2],
     ["cnn", FASHION, 2],
+    ["cnn-bn", FASHION, 2],
     ["resnet20", CIFAR10, 2],
     ["resnet32", TINY, 2],
     ["resnet44", TINY, 2],
@@ -358,6 +361,7 @@ Deno.test("registry: names, unknown-name error, invalid options", () => {
   assert.deepEqual([...MODEL_NAMES], [
     "mlp",
     "cnn",
+    "cnn-bn",
     "resnet20",
     "resnet32",
     "resnet44",
@@ -413,7 +417,9 @@ Deno.test("models/summary.ts prints the counts; bad flags exit 2", async () => {
   assert.match(help.stdout, /--dataset/);
 });
 
-Deno.test("hasBatchNorm: the ResNets, WRN and VGG-BN have it; the MLP and reference CNN do not", () => {
-  for (const name of ["resnet20", "resnet56", "wrn16-8", "vgg16-bn"]) assert.ok(hasBatchNorm(name));
+Deno.test("hasBatchNorm: cnn-bn, the ResNets, WRN and VGG-BN have it; the MLP and reference CNN do not", () => {
+  for (const name of ["cnn-bn", "resnet20", "resnet56", "wrn16-8", "vgg16-bn"]) {
+    assert.ok(hasBatchNorm(name));
+  }
   for (const name of ["mlp", "cnn", "nope"]) assert.ok(!hasBatchNorm(name), name);
 });
