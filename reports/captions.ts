@@ -333,6 +333,12 @@ export function scaleNote(scale: string): string {
       "figures, the reference CNN on Fashion-MNIST subsets). Trends should show; absolute " +
       "numbers differ from the paper's CIFAR results.";
   }
+  if (scale === "medium") {
+    return "Medium scale: the paper's recipe in miniature (the reference CNN with BatchNorm on " +
+      "10,000 augmented Fashion-MNIST images, a decayed learning rate, 5 seeds, the full " +
+      "test set), about an hour per figure on two CPU cores. Absolute numbers differ from the " +
+      "paper's CIFAR results.";
+  }
   if (isPaperScale(scale)) {
     return `Paper scale (${scale}): the authors' settings as far as the paper and their ` +
       "code state them; the inferred ones are listed under the deviations.";

@@ -163,10 +163,11 @@ export function isPaperScale(scale: string): boolean {
 
 /**
  * How much a scale is worth showing: paper-scale configs (`paper`, `paper-c100`, …) first,
- * then `small`, then `smoke`, then any other named config.
+ * then `medium`, `small`, `smoke`, then any other named config.
  */
 export function scaleRank(scale: string): number {
-  if (isPaperScale(scale)) return 3;
+  if (isPaperScale(scale)) return 4;
+  if (scale === "medium") return 3;
   if (scale === "small") return 2;
   if (scale === "smoke") return 1;
   return 0;

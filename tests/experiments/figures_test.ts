@@ -4,11 +4,16 @@ import { ConfigError } from "../../core/config.ts";
 import { sha256Hex } from "../../core/hash.ts";
 import { CliError } from "../../core/cli.ts";
 import { runFigure, RunPaused } from "../../core/figure.ts";
-import { fig1Task } from "../../experiments/fig1.ts";
-import { fig3Task } from "../../experiments/fig3.ts";
+import { learningRate } from "../../core/schedule.ts";
+import { FIG1_SCALES, fig1Task } from "../../experiments/fig1.ts";
+import { FIG3_SCALES, fig3Task } from "../../experiments/fig3.ts";
 import { fig4bTask } from "../../experiments/fig4b.ts";
-import { fig4cTask } from "../../experiments/fig4c.ts";
-import { fig5Task } from "../../experiments/fig5.ts";
+import { FIG4C_SCALES, fig4cTask } from "../../experiments/fig4c.ts";
+import { FIG5_SCALES, fig5Task } from "../../experiments/fig5.ts";
+import { lrScheduleOf } from "../../experiments/run_settings.ts";
+import { paperSwitchGrid } from "../../experiments/settings.ts";
+import { lateSwitches } from "../../experiments/switch_scales.ts";
+import { hasBatchNorm } from "../../models/registry.ts";
 import { fig6Task } from "../../experiments/fig6.ts";
 import { switchTask } from "../../experiments/switch.ts";
 import { tableAtTask } from "../../experiments/table_at.ts";
@@ -167,4 +172,48 @@ Deno.test({
       await Deno.remove(out, { recursive: true });
     }
   },
+});
+
+Deno.test("the medium scale: BatchNorm, the full test set, a decayed late phase, 5 seeds", () => {
+  const s = FIG3_SCALES.medium;
+  assert.ok(hasBatchNorm(s.model), "a model with BatchNorm");
+  assert.equal(s.testSize, 0, "the full test set");
+  assert.ok(s.trainSize >= 10_000);
+  assert.notEqual(s.augment, "none");
+  assert.ok(s.seeds.length >= 5);
+  assert.ok(s.sharpness.examples >= 2000);
+  // The 10 % late window runs at a decayed rate and holds hundreds of SAM steps.
+  const late = Math.round(0.9 * s.epochs);
+  assert.ok(s.switches.includes(late), "a 10 % late window");
+  const lr = learningRate(lrScheduleOf(s), late, s.epochs);
+  assert.ok(lr <= (s.lr / 100) * (1 + 1e-9), `late rate ${lr}`);
+  assert.ok((s.epochs - late) * Math.ceil(s.trainSize / s.batchSize) >= 300);
+  // Figures 1 and 4(c) switch at Figure 3's 10 % window, so they reuse its runs.
+  assert.equal(FIG1_SCALES.medium.switchAt, late);
+  assert.equal(FIG4C_SCALES.medium.switchAt, late);
+  // Figure 5's SAM phases are at most half of T (claim (d)).
+  assert.ok(FIG5_SCALES.medium.switches.every((t) => t <= s.epochs / 2));
+});
+
+Deno.test("lateSwitches: SAM shares 0.1/0.2/0.4 at small and medium, the paper grid above", () => {
+  assert.deepEqual(lateSwitches("small", 30), [27, 24, 18]);
+  assert.deepEqual(lateSwitches("medium", 40), [36, 32, 24]);
+  assert.deepEqual(lateSwitches("smoke", 16), [13, 12]);
+  assert.deepEqual(lateSwitches("paper", 200), paperSwitchGrid(200));
+});
+
+Deno.test("--scale medium dry-runs every figure that has it", async () => {
+  const out = await Deno.makeTempDir();
+  try {
+    for (const task of [fig1Task, fig3Task, fig4bTask, fig4cTask, fig5Task]) {
+      const err = await quiet(() =>
+        runFigure(task as never, ["--scale", "medium", "--dry-run", "--skip-timing", "--out", out])
+          .then(() => null, (e) => e)
+      );
+      assert.ok(err instanceof RunPaused, `${task.name}: ${err}`);
+      assert.match((err as Error).message, new RegExp(`${task.name}: \\d+ runs? in`), task.name);
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });

@@ -55,7 +55,8 @@ Deno.test("discovery finds figure folders at any depth, skips the sweep store, r
 });
 
 Deno.test("paper scales outrank small, small outranks smoke", () => {
-  assert.ok(scaleRank("paper") > scaleRank("small"));
+  assert.ok(scaleRank("paper") > scaleRank("medium"));
+  assert.ok(scaleRank("medium") > scaleRank("small"));
   assert.equal(scaleRank("paper-c100"), scaleRank("paper"));
   assert.ok(scaleRank("small") > scaleRank("smoke"));
   assert.ok(scaleRank("smoke") > scaleRank("custom"));
