@@ -135,7 +135,9 @@ function proportions(rows: readonly Row[], quantity: string): number[] {
 
 /**
  * Figure 3 (SGD→SAM), on the paired rows: (1) full SAM ends flatter than SGD (λ_SGD − λ_SAM
- * per seed, t-interval above 0); (2) the latest switch (the smallest SAM proportion > 0)
+ * per seed, t-interval above 0); (1b) full SAM ends with a lower test error than SGD (e_SGD −
+ * e_SAM, t-interval above 0; the paper's premise, which the small scale does not resolve);
+ * (2) the latest switch (the smallest SAM proportion > 0)
  * recovers more than half of SAM's flatness ((λ_SGD − λ)/(λ_SGD − λ_SAM), Fieller's interval
  * above ½); (3) its test error lies nearer full SAM's than SGD's (the same share of test
  * error above ½; unresolved when SGD and SAM do not differ at this scale).
@@ -152,6 +154,16 @@ export function fig3Trends(rows: Row[]): TrendCheck[] {
       side: "above",
       threshold: 0,
       method: "t",
+    }),
+    intervalCheck({
+      figure: "fig3",
+      claim: "full SAM ends with a lower test error than SGD",
+      what: "e_SGD − e_SAM",
+      row: pairedRow(rows, "test_error_gap", { proportion: 0 }),
+      side: "above",
+      threshold: 0,
+      method: "t",
+      unit: " pp",
     }),
     intervalCheck({
       figure: "fig3",

@@ -84,17 +84,25 @@ Deno.test("fig3: a late switch near SAM passes, one near SGD fails, disagreeing 
   const near = { err: [15.4, 16.1, 17.5] as Three, lambda: [4.6, 5.5, 6.6] as Three };
   assert.deepEqual(
     verdicts(fig3Trends(make(near))),
-    ["pass", "pass", "pass"],
+    ["pass", "pass", "pass", "pass"],
     show(fig3Trends(make(near))),
   );
   const farAway = { err: [20.2, 21.1, 22.3] as Three, lambda: [9.7, 10.9, 12.6] as Three };
   const sharpSam = { err: SAM.err, lambda: [14, 15.5, 16.2] as Three };
-  assert.deepEqual(verdicts(fig3Trends(make(farAway, sharpSam))), ["fail", "fail", "fail"]);
+  assert.deepEqual(verdicts(fig3Trends(make(farAway, sharpSam))), [
+    "fail",
+    "pass",
+    "fail",
+    "fail",
+  ]);
+  // Full SAM worse than SGD on test error: the premise is contradicted.
+  const worseSam = { err: [22.4, 23.3, 24.6] as Three, lambda: SAM.lambda };
+  assert.equal(verdicts(fig3Trends(make(near, worseSam)))[1], "fail");
   const split = { err: [15.2, 21.4, 19] as Three, lambda: [4.3, 11.2, 7] as Three };
   const noisySam = { err: [15, 24, 18] as Three, lambda: [4, 14, 7] as Three };
   assert.deepEqual(
     verdicts(fig3Trends(make(split, noisySam))),
-    ["unresolved", "unresolved", "unresolved"],
+    ["unresolved", "unresolved", "unresolved", "unresolved"],
     show(fig3Trends(make(split, noisySam))),
   );
 });
