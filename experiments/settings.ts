@@ -7,8 +7,8 @@
  * - `small`: the reference CNN on Fashion-MNIST subsets, sized so the paper's trends show and
  *   a figure finishes in minutes on two cores.
  * - `medium`: the reference CNN with BatchNorm on 10,000 augmented Fashion-MNIST images with a
- *   decayed learning rate and 5 seeds, the paper's recipe in miniature: Figure 3 in about an
- *   hour on two cores (docs/results.md#medium-scale).
+ *   decayed learning rate and 5 seeds, the paper's recipe in miniature: Figure 3 in about 40
+ *   minutes on two cores (docs/results.md#medium-scale).
  * - `paper`: the authors' settings as far as the paper and their code state them (meant for a
  *   GPU backend; docs/paper.md#settings). Values neither states are listed in
  *   {@link PAPER_INFERRED}, from `reports/deviations.ts` (docs/deviations.md).
