@@ -337,9 +337,7 @@ export function scaleNote(scale: string): string {
     return "Medium scale: the paper's recipe in miniature (the reference CNN with BatchNorm on " +
       "10,000 augmented Fashion-MNIST images, a decayed learning rate, 5 seeds, the full " +
       "test set); Figure 3 takes about 40 minutes on two CPU cores, Figure 5 about 30 more. " +
-      "This model does not fit the augmented data, so SAM's test-error gain does not show " +
-      "here (docs/results.md#medium-scale). Absolute numbers differ from the paper's CIFAR " +
-      "results.";
+      "Absolute numbers differ from the paper's CIFAR results.";
   }
   if (isPaperScale(scale)) {
     return `Paper scale (${scale}): the authors' settings as far as the paper and their ` +

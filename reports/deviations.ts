@@ -106,7 +106,7 @@ export const DEVIATIONS: readonly Deviation[] = [
     ours: "The medium scale trains `cnn-bn` on 10,000 Fashion-MNIST images with 4-pixel " +
       "crops and flips for T = 40 epochs of 79 steps, rate 0.01 divided by 10 at epoch 30, " +
       "ρ = 0.05, 5 seeds: a 10 % late window is 316 SAM steps at rate 0.001.",
-    why: "This is the largest setting whose Figure 3 fits in about 40 minutes on two CPU " +
+    why: "It is sized so that its Figure 3 fits in about 40 minutes on two CPU " +
       "cores; a mirrored garment, shoe or bag keeps its class, so flips are kept. The model " +
       "does not fit these data (final training loss 0.31 for SGD, 0.36 for SAM), unlike the " +
       "paper's networks, and full SAM ends with a higher test error than SGD; the pilots " +
